@@ -1,0 +1,5 @@
+"""``python -m banktwin`` is the ``banktwin`` command."""
+
+from banktwin.cli import main
+
+main()

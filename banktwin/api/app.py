@@ -1,0 +1,99 @@
+"""The app factory: the one place the HTTP API is wired together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+
+from banktwin import __version__
+from banktwin.api.auth import Authority
+from banktwin.api.deps import Services
+from banktwin.api.event_input import EventReader
+from banktwin.api.openapi_docs import install_openapi
+from banktwin.api.problems import install_problem_handlers
+from banktwin.api.routers import branches, customers, events, health, insights, token
+from banktwin.config import Settings
+from banktwin.log.group_commit import GroupCommitter
+from banktwin.runtime import Runtime
+
+DESCRIPTION = """\
+The real-time, 360° digital twin of the bank: customers, branches and processes, kept from
+an append-only event log. Endpoints and shapes follow the DTS document, section 3.
+
+Authenticate with OAuth 2.0 client credentials at `POST /oauth/token`; scopes
+`digitaltwin.read`, `digitaltwin.write`, `digitaltwin.admin`. Errors are RFC 9457
+problem+json.
+"""
+TAGS = [
+    {"name": "customers", "description": "Customer twins, their transactions and events."},
+    {"name": "branches", "description": "Branch state: staff, queues, wait times, occupancy."},
+    {"name": "insights", "description": "Risk scores and fraud alerts."},
+    {"name": "events", "description": "Bulk event loads and the event vocabulary."},
+    {"name": "auth", "description": "OAuth 2.0 token endpoint."},
+    {"name": "health", "description": "Liveness and readiness."},
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    authority: Authority | None = None,
+) -> FastAPI:
+    """The API for ``settings``. With ``runtime``, the app uses (and does not close) that
+    runtime's log, store and projector; otherwise it opens its own at start-up. With
+    ``authority``, tokens it issues are accepted (the demo prints one).
+
+    Raises:
+        ConfigurationError: the settings cannot run securely (no token key or clients).
+    """
+    authority = authority or Authority.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or Runtime(settings)
+        committer = GroupCommitter(rt.log, on_appended=rt.projector.notify)
+        await committer.start()
+        if settings.run_projector:
+            rt.start_projector()
+        app.state.services = Services(
+            settings=settings,
+            log=rt.log,
+            store=rt.store,
+            committer=committer,
+            projector=rt.projector,
+            authority=authority,
+            events=EventReader(clock, timedelta(seconds=settings.max_future_skew_s)),
+            clock=clock,
+        )
+        try:
+            yield
+        finally:
+            await committer.stop()
+            if runtime is None:
+                rt.close()
+            elif settings.run_projector:
+                rt.stop_projector()
+
+    app = FastAPI(
+        title="banktwin",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    for router in (customers.router, branches.router, insights.router, events.router):
+        app.include_router(router, prefix="/v1")
+    app.include_router(token.router)
+    app.include_router(health.router)
+    install_openapi(app)
+    return app

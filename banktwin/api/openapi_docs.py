@@ -1,0 +1,106 @@
+"""What the OpenAPI page needs beyond FastAPI's defaults: the event bodies (one schema per
+event type, read by hand in the handlers for exact money and field-named errors) and the
+problem+json error responses."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from banktwin.api.event_input import EventIn
+from banktwin.api.problems import PROBLEM_JSON, TITLES
+from banktwin.api.schemas import BatchReceiptPublic, ProblemPublic, ReceiptPublic
+from banktwin.domain.events import EVENT_TYPES
+
+REF = "#/components/schemas/{model}"
+
+EVENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="EventIn")}}},
+    }
+}
+BATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A JSON array of events, or NDJSON (one event per line). Every event "
+        "needs its subjectId. All or nothing: one invalid event rejects the request.",
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": {"$ref": REF.format(model="EventIn")}}
+            },
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def PROBLEMS(*codes: int) -> dict[int | str, dict[str, Any]]:  # noqa: N802 - reads as a constant
+    """Problem+json responses for the given status codes."""
+    return {
+        code: {
+            "description": TITLES.get(code, "Error"),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": REF.format(model="ProblemPublic")}}},
+        }
+        for code in codes
+    }
+
+
+def event_receipt_doc() -> dict[str, Any]:
+    return {"model": ReceiptPublic, "description": "Accepted: the event is durably logged."}
+
+
+def batch_receipt_doc() -> dict[str, Any]:
+    return {"model": BatchReceiptPublic, "description": "Accepted: every event is logged."}
+
+
+def _event_schemas() -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], Literal["validation"]]] = [
+        (spec.payload, "validation") for spec in EVENT_TYPES.values()
+    ]
+    models += [(EventIn, "validation"), (ProblemPublic, "validation")]
+    _, top = models_json_schema(models, ref_template=REF)
+    defs: dict[str, Any] = top["$defs"]
+    envelope = defs["EventIn"]
+    envelope["properties"]["payload"] = {
+        "description": "The event's payload; its schema depends on `type` (see x-event-types).",
+        "oneOf": [
+            {"$ref": REF.format(model=spec.payload.__name__)}
+            for spec in EVENT_TYPES.values()
+            if not spec.projector_only
+        ],
+    }
+    envelope["x-event-types"] = {
+        spec.type: spec.payload.__name__ for spec in EVENT_TYPES.values() if not spec.projector_only
+    }
+    return defs
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Generate the OpenAPI document once, with the event and problem schemas added."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(_event_schemas())
+            # Invalid input is answered 400 problem+json, never FastAPI's default 422.
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,164 @@
+"""RFC 9457 problem details: every error the API answers, in one shape.
+
+``type`` is a stable relative URI documented in ``docs/problems.md``; ``detail`` says what
+was wrong and how to fix it; validation problems name each bad field in ``errors``. No
+handler ever returns a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from banktwin.api.rendering import render_json
+from banktwin.errors import UnavailableError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+TYPES = {
+    400: "/problems/bad-request",
+    401: "/problems/unauthorized",
+    403: "/problems/forbidden",
+    404: "/problems/not-found",
+    405: "/problems/method-not-allowed",
+    409: "/problems/conflict",
+    413: "/problems/content-too-large",
+    415: "/problems/unsupported-media-type",
+    429: "/problems/too-many-requests",
+    500: "/problems/internal-error",
+    503: "/problems/unavailable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass
+class Problem(Exception):  # noqa: N818 - raised, but named for what it answers
+    """Raise anywhere in a request to answer with problem+json."""
+
+    status: int
+    detail: str
+    type: str | None = None
+    title: str | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type or TYPES.get(self.status, "about:blank"),
+            "title": self.title or TITLES.get(self.status, "Error"),
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+        return body
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> Response:
+    return Response(
+        render_json(problem.body(instance)),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def field_path(loc: Sequence[int | str], prefix: str = "") -> str:
+    """``("payload", "location", "country")`` → ``payload.location.country``; list indexes
+    as ``[3]``."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def field_errors(errors: Iterable[Any], prefix: str = "") -> list[FieldError]:
+    """Pydantic errors as field errors (pydantic's internal location parts dropped)."""
+    found = []
+    for err in errors:
+        loc = [p for p in err["loc"] if p not in ("body", "query", "path", "header")]
+        # Tagged unions and function validators add parts that are not field names.
+        loc = [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+        found.append(FieldError(field_path(loc, prefix) or prefix or "body", err["msg"]))
+    return found
+
+
+def invalid(errors: list[FieldError], what: str = "request") -> Problem:
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return Problem(
+        400,
+        f"invalid {what}: {first.field}: {first.message}{more}",
+        type="/problems/validation-error",
+        title="Invalid input",
+        errors=errors,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error, including FastAPI's own, as problem+json."""
+
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError | ValidationError)
+        return problem_response(invalid(field_errors(exc.errors())), request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+        problem = Problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+        return problem_response(problem, request.url.path)
+
+    async def on_unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("backing service unavailable: %s", exc)
+        problem = Problem(
+            503, "a backing service is unavailable; retry later", headers={"Retry-After": "1"}
+        )
+        return problem_response(problem, request.url.path)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(Problem(500, "an unexpected error occurred"), request.url.path)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(UnavailableError, on_unavailable)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,73 @@
+"""``/v1/branches``: branch state (staff, queues, occupancy) and branch events."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime
+
+from banktwin.api.body import JSON, read_body, require_media_type
+from banktwin.api.deps import ReaderDep, ServicesDep, WriterDep
+from banktwin.api.event_input import parse_json
+from banktwin.api.ingest import accepted, receipt
+from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
+from banktwin.api.problems import Problem
+from banktwin.api.rendering import JsonResponse
+from banktwin.api.schemas import BranchStatePublic
+from banktwin.api.views import branch_view
+from banktwin.domain.branch import BranchTwin
+from banktwin.domain.events import SubjectKind
+from banktwin.projector.as_of import twin_as_of
+
+router = APIRouter(prefix="/branches", tags=["branches"])
+
+
+@router.get(
+    "/{branchId}/state",
+    response_model=BranchStatePublic,
+    responses=PROBLEMS(400, 401, 403, 404),
+)
+def get_branch_state(
+    branchId: uuid.UUID,  # noqa: N803 - the seed's path parameter name
+    services: ServicesDep,
+    _: ReaderDep,
+    as_of: Annotated[
+        AwareDatetime | None, Query(alias="asOf", description="State at this past time.")
+    ] = None,
+) -> JsonResponse:
+    """Current branch state: staff available, queues and wait times, occupancy, services."""
+    branch_id = str(branchId)
+    if as_of is None:
+        branch = services.store.branch(branch_id)
+        if branch is None:
+            raise Problem(404, f"no branch {branch_id} in the twin")
+        return JsonResponse(branch_view(branch, services.clock()))
+    past = twin_as_of(services.log, SubjectKind.BRANCH, branch_id, as_of)
+    if not isinstance(past, BranchTwin):
+        raise Problem(404, f"branch {branch_id} had no events by {as_of.isoformat()}")
+    return JsonResponse(branch_view(past, as_of))
+
+
+@router.post(
+    "/{branchId}/events",
+    status_code=202,
+    responses={202: event_receipt_doc(), **PROBLEMS(400, 401, 403, 413, 415, 503)},
+    openapi_extra=EVENT_BODY,
+)
+async def post_branch_event(
+    branchId: uuid.UUID,  # noqa: N803
+    request: Request,
+    services: ServicesDep,
+    principal: WriterDep,
+) -> JsonResponse:
+    """Push a branch, queue or loan-application event (loan events name the application in
+    subjectId)."""
+    require_media_type(request, (JSON,))
+    body = parse_json(await read_body(request, services.settings.max_event_bytes))
+    event = services.events.read(
+        body, path_subject=(SubjectKind.BRANCH, str(branchId)), default_source=principal.client_id
+    )
+    (result,) = await services.committer.append([event])
+    return accepted(receipt(result))

@@ -1,0 +1,114 @@
+"""``/v1/customers``: the customer twin, its transactions, and events about the customer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime
+
+from banktwin.api.body import JSON, read_body, require_media_type
+from banktwin.api.deps import ReaderDep, ServicesDep, WriterDep
+from banktwin.api.event_input import parse_json
+from banktwin.api.ingest import accepted, receipt
+from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
+from banktwin.api.paging import Limit, Offset, paged_response
+from banktwin.api.problems import Problem
+from banktwin.api.rendering import JsonResponse
+from banktwin.api.schemas import CustomerPublic, TransactionPublic
+from banktwin.api.views import customer_view, transaction_view
+from banktwin.domain.customer import CustomerTwin
+from banktwin.domain.events import SubjectKind
+from banktwin.domain.loan import LoanTwin
+from banktwin.projector.as_of import twin_as_of
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+AsOf = Annotated[
+    AwareDatetime | None,
+    Query(alias="asOf", description="Show the twin as it was at this time (ISO 8601)."),
+]
+
+
+def _not_found(customer_id: str) -> Problem:
+    return Problem(404, f"no customer {customer_id} in the twin")
+
+
+@router.get(
+    "/{customerId}",
+    response_model=CustomerPublic,
+    responses=PROBLEMS(400, 401, 403, 404),
+)
+def get_customer(
+    customerId: uuid.UUID,  # noqa: N803 - the seed's path parameter name
+    services: ServicesDep,
+    _: ReaderDep,
+    as_of: AsOf = None,
+) -> JsonResponse:
+    """Retrieve the full twin profile of a customer (optionally as of a past time)."""
+    customer_id = str(customerId)
+    if as_of is None:
+        customer = services.store.customer(customer_id)
+        if customer is None:
+            raise _not_found(customer_id)
+        loans = services.store.loans_of(customer_id)
+        return JsonResponse(customer_view(customer, loans, services.clock()))
+    past = twin_as_of(services.log, SubjectKind.CUSTOMER, customer_id, as_of)
+    if not isinstance(past, CustomerTwin):
+        raise Problem(404, f"customer {customer_id} had no events by {as_of.isoformat()}")
+    past_loans = [
+        loan
+        for current in services.store.loans_of(customer_id)
+        if isinstance(
+            loan := twin_as_of(services.log, SubjectKind.LOAN, current.application_id, as_of),
+            LoanTwin,
+        )
+    ]
+    return JsonResponse(customer_view(past, past_loans, as_of))
+
+
+@router.get(
+    "/{customerId}/transactions",
+    response_model=list[TransactionPublic],
+    responses=PROBLEMS(400, 401, 403, 404),
+)
+def list_transactions(
+    customerId: uuid.UUID,  # noqa: N803
+    request: Request,
+    services: ServicesDep,
+    _: ReaderDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> JsonResponse:
+    """List a customer's transactions, newest first (total in X-Total-Count)."""
+    customer_id = str(customerId)
+    page = services.store.transactions(customer_id, limit, offset)
+    if page.total == 0 and services.store.customer(customer_id) is None:
+        raise _not_found(customer_id)
+    items = [transaction_view(t) for t in page.items]
+    return paged_response(request, items, page.total, limit, offset)
+
+
+@router.post(
+    "/{customerId}/events",
+    status_code=202,
+    responses={202: event_receipt_doc(), **PROBLEMS(400, 401, 403, 413, 415, 503)},
+    openapi_extra=EVENT_BODY,
+)
+async def post_customer_event(
+    customerId: uuid.UUID,  # noqa: N803
+    request: Request,
+    services: ServicesDep,
+    principal: WriterDep,
+) -> JsonResponse:
+    """Push a new event about a customer to the twin (202 once it is durably logged)."""
+    require_media_type(request, (JSON,))
+    body = parse_json(await read_body(request, services.settings.max_event_bytes))
+    event = services.events.read(
+        body,
+        path_subject=(SubjectKind.CUSTOMER, str(customerId)),
+        default_source=principal.client_id,
+    )
+    (result,) = await services.committer.append([event])
+    return accepted(receipt(result))

@@ -1,0 +1,274 @@
+"""Response schemas for the OpenAPI page. Handlers render views directly (faster, exact
+money); the HTTP tests validate every response against these models, so the page stays true.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Public(BaseModel):
+    """camelCase on the wire, unknown fields refused (so tests catch an undocumented field)."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, validate_by_name=True, validate_by_alias=True
+    )
+
+
+class AccountPublic(Public):
+    account_id: str
+    balance: Decimal = Field(examples=[14523.50])
+    type: str | None = Field(examples=["checking"])
+    currency: str
+    status: str
+    opened_at: datetime | None
+    updated_at: datetime
+
+
+class ConsentPublic(Public):
+    processing: bool
+    marketing: bool
+    profiling: bool
+    data_sharing: bool
+
+
+class CreditScorePublic(Public):
+    score: int
+    bureau: str
+    delinquencies: int
+    received_at: datetime
+
+
+class ScoreReasonPublic(Public):
+    feature: str
+    contribution: float
+    value: str | float | int | None
+
+
+class RiskScorePublic(Public):
+    customer_id: str
+    score_id: str
+    score: float = Field(examples=[0.78])
+    model_version: str
+    timestamp: datetime
+    reasons: list[ScoreReasonPublic]
+
+
+class WindowTotalPublic(Public):
+    count: int
+    amount: Decimal
+
+
+class RecentTransactionPublic(Public):
+    transaction_id: str
+    account_id: str
+    amount: Decimal
+    currency: str
+    direction: str
+    channel: str
+    merchant: str | None
+    merchant_category: str | None
+    country: str | None
+    occurred_at: datetime
+
+
+class DevicePublic(Public):
+    device_id: str
+    platform: str | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+class BehaviourPublic(Public):
+    login_count: int
+    failed_login_count: int
+    last_login_at: datetime | None
+    last_login_channel: str | None
+    last_login_country: str | None
+    known_devices: list[DevicePublic]
+    last_new_device_at: datetime | None
+    channels: dict[str, int]
+    countries: dict[str, int]
+    last_transaction_at: datetime | None
+
+
+class FraudAlertPublic(Public):
+    alert_id: str
+    customer_id: str
+    transaction_id: str
+    severity: str = Field(examples=["high"])
+    status: str = Field(examples=["open"])
+    score: float | None
+    reasons: list[str]
+    rule_ids: list[str]
+    raised_at: datetime
+    updated_at: datetime
+
+
+class StageVisitPublic(Public):
+    stage: str
+    entered_at: datetime
+    left_at: datetime | None
+    sla_breached: bool
+
+
+class LoanPublic(Public):
+    application_id: str
+    customer_id: str | None
+    product: str | None
+    amount: Decimal | None
+    currency: str | None
+    term_months: int | None
+    channel: str | None
+    branch_id: str | None
+    stage: str
+    stage_entered_at: datetime | None
+    time_in_stage_hours: float
+    stage_sla_hours: float | None
+    sla_breached: bool
+    sla_breaches: int
+    submitted_at: datetime | None
+    decision: str | None
+    decision_reason: str | None
+    decided_at: datetime | None
+    approved_amount: Decimal | None
+    interest_rate: float | None
+    history: list[StageVisitPublic]
+    last_updated: datetime
+
+
+class CustomerPublic(Public):
+    """The seed's profile (first six fields) and the rest of the 360° view."""
+
+    customer_id: str = Field(examples=["3f9d2b4c-9c1a-4e2b-9f4a-2c1d5e9b5f2a"])
+    name: str | None = Field(examples=["Jane Doe"])
+    dob: date | None = Field(examples=["1986-07-12"])
+    accounts: list[AccountPublic]
+    risk_score: float | None = Field(examples=[0.78])
+    last_updated: datetime = Field(examples=["2025-09-15T14:23:00Z"])
+    email: str | None
+    address: str | None
+    phone: str | None
+    country: str | None
+    segment: str | None
+    registered: bool
+    consent: ConsentPublic
+    data_completeness: float = Field(description="Percent of the profile facts known.")
+    missing_data: list[str]
+    credit_score: CreditScorePublic | None
+    risk: RiskScorePublic | None
+    spending: dict[str, dict[str, WindowTotalPublic]] = Field(
+        description="Debits per window (1h, 1d, 7d, 30d) and currency."
+    )
+    transaction_count: int
+    recent_transactions: list[RecentTransactionPublic]
+    behaviour: BehaviourPublic
+    open_alerts: list[FraudAlertPublic]
+    alert_count: int
+    loans: list[LoanPublic]
+    created_at: datetime
+
+
+class LocationPublic(Public):
+    country: str
+    city: str | None
+
+
+class TransactionPublic(Public):
+    transaction_id: str
+    account_id: str
+    amount: Decimal
+    currency: str
+    direction: str
+    channel: str
+    merchant: str | None
+    merchant_category: str | None
+    terminal_id: str | None
+    card_token: str | None
+    device_id: str | None
+    location: LocationPublic | None
+    description: str | None
+    occurred_at: datetime
+
+
+class BranchLocationPublic(Public):
+    country: str
+    city: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+class StaffPublic(Public):
+    staff_id: str
+    services: list[str]
+    since: datetime
+
+
+class OccupancyPublic(Public):
+    customers: int
+    capacity: int | None
+    ratio: float | None
+
+
+class QueuePublic(Public):
+    queue_id: str
+    service: str
+    available: bool
+    length: int
+    staff_available: int
+    estimated_wait_minutes: float
+    avg_wait_minutes: float | None
+
+
+class ServicePublic(Public):
+    service: str
+    available: bool
+    avg_handling_minutes: float
+    served_count: int
+    abandoned_count: int
+
+
+class BranchStatePublic(Public):
+    branch_id: str
+    name: str | None
+    address: str | None
+    location: BranchLocationPublic | None
+    is_open: bool
+    status_changed_at: datetime | None
+    open_hours: dict[str, str]
+    staff_available: int
+    staff: list[StaffPublic]
+    occupancy: OccupancyPublic
+    queues: list[QueuePublic]
+    services: list[ServicePublic]
+    longest_wait_minutes: float
+    last_updated: datetime
+
+
+class ReceiptPublic(Public):
+    event_id: str
+    status: str = Field(examples=["accepted"])
+    duplicate: bool = Field(description="The id was logged before; nothing changed.")
+    partition: int
+    offset: int
+
+
+class BatchReceiptPublic(Public):
+    accepted: int
+    duplicates: int
+    events: list[ReceiptPublic]
+
+
+class ProblemPublic(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = None

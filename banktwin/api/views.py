@@ -1,0 +1,251 @@
+"""The twin as the API shows it: camelCase JSON, computed at the time of the read.
+
+Time-dependent figures (spending windows, time in stage, SLA state) are evaluated at ``at``:
+the request time, or the ``asOf`` time of a historical read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from banktwin.api.rendering import iso
+from banktwin.domain.branch import BranchTwin, occupancy, queues
+from banktwin.domain.completeness import data_completeness, missing_facts
+from banktwin.domain.customer import CustomerTwin, FraudAlert, RiskScore
+from banktwin.domain.loan import STAGE_SLA_HOURS, LoanTwin, sla_breached, time_in_stage_hours
+from banktwin.domain.records import TransactionRecord
+from banktwin.domain.spending import spending_windows
+
+View = dict[str, Any]
+
+
+def risk_view(customer_id: str, risk: RiskScore) -> View:
+    return {
+        "customerId": customer_id,
+        "scoreId": risk.score_id,
+        "score": risk.score,
+        "modelVersion": risk.model_version,
+        "timestamp": iso(risk.scored_at),
+        "reasons": [
+            {"feature": r.feature, "contribution": r.contribution, "value": r.value}
+            for r in risk.reasons
+        ],
+    }
+
+
+def alert_view(a: FraudAlert) -> View:
+    return {
+        "alertId": a.alert_id,
+        "customerId": a.customer_id,
+        "transactionId": a.transaction_id,
+        "severity": a.severity,
+        "status": a.status,
+        "score": a.score,
+        "reasons": list(a.reasons),
+        "ruleIds": list(a.rule_ids),
+        "raisedAt": iso(a.raised_at),
+        "updatedAt": iso(a.updated_at),
+    }
+
+
+def transaction_view(t: TransactionRecord) -> View:
+    return {
+        "transactionId": t.transaction_id,
+        "accountId": t.account_id,
+        "amount": t.amount,
+        "currency": t.currency,
+        "direction": t.direction,
+        "channel": t.channel,
+        "merchant": t.merchant,
+        "merchantCategory": t.merchant_category,
+        "terminalId": t.terminal_id,
+        "cardToken": t.card_token,
+        "deviceId": t.device_id,
+        "location": None if t.country is None else {"country": t.country, "city": t.city},
+        "description": t.description,
+        "occurredAt": iso(t.occurred_at),
+    }
+
+
+def loan_view(loan: LoanTwin, at: datetime) -> View:
+    return {
+        "applicationId": loan.application_id,
+        "customerId": loan.customer_id,
+        "product": loan.product,
+        "amount": loan.amount,
+        "currency": loan.currency,
+        "termMonths": loan.term_months,
+        "channel": loan.channel,
+        "branchId": loan.branch_id,
+        "stage": loan.stage,
+        "stageEnteredAt": iso(loan.stage_entered_at),
+        "timeInStageHours": time_in_stage_hours(loan, at),
+        "stageSlaHours": STAGE_SLA_HOURS.get(loan.stage),
+        "slaBreached": sla_breached(loan, at),
+        "slaBreaches": loan.sla_breaches,
+        "submittedAt": iso(loan.submitted_at),
+        "decision": loan.decision,
+        "decisionReason": loan.decision_reason,
+        "decidedAt": iso(loan.decided_at),
+        "approvedAmount": loan.approved_amount,
+        "interestRate": loan.interest_rate,
+        "history": [
+            {
+                "stage": v.stage,
+                "enteredAt": iso(v.entered_at),
+                "leftAt": iso(v.left_at),
+                "slaBreached": v.sla_breached,
+            }
+            for v in loan.history
+        ],
+        "lastUpdated": iso(loan.last_updated),
+    }
+
+
+def customer_view(c: CustomerTwin, loans: list[LoanTwin], at: datetime) -> View:
+    """The seed's profile shape (customerId, name, dob, accounts, riskScore, lastUpdated)
+    followed by the rest of the 360° view."""
+    b = c.behaviour
+    windows = spending_windows(c.spending, at)
+    return {
+        "customerId": c.customer_id,
+        "name": c.name,
+        "dob": None if c.dob is None else c.dob.isoformat(),
+        "accounts": [
+            {
+                "accountId": a.account_id,
+                "balance": a.balance,
+                "type": a.type,
+                "currency": a.currency,
+                "status": a.status,
+                "openedAt": iso(a.opened_at),
+                "updatedAt": iso(a.updated_at),
+            }
+            for a in c.accounts
+        ],
+        "riskScore": None if c.risk is None else c.risk.score,
+        "lastUpdated": iso(c.last_updated),
+        "email": c.email,
+        "address": c.address,
+        "phone": c.phone,
+        "country": c.country,
+        "segment": c.segment,
+        "registered": c.registered,
+        "consent": {
+            "processing": c.consent.processing,
+            "marketing": c.consent.marketing,
+            "profiling": c.consent.profiling,
+            "dataSharing": c.consent.data_sharing,
+        },
+        "dataCompleteness": data_completeness(c),
+        "missingData": missing_facts(c),
+        "creditScore": None
+        if c.credit is None
+        else {
+            "score": c.credit.score,
+            "bureau": c.credit.bureau,
+            "delinquencies": c.credit.delinquencies,
+            "receivedAt": iso(c.credit.received_at),
+        },
+        "risk": None if c.risk is None else risk_view(c.customer_id, c.risk),
+        "spending": {
+            window: {
+                currency: {"count": total.count, "amount": total.amount}
+                for currency, total in by_currency.items()
+            }
+            for window, by_currency in windows.items()
+        },
+        "transactionCount": c.transaction_count,
+        "recentTransactions": [
+            {
+                "transactionId": t.transaction_id,
+                "accountId": t.account_id,
+                "amount": t.amount,
+                "currency": t.currency,
+                "direction": t.direction,
+                "channel": t.channel,
+                "merchant": t.merchant,
+                "merchantCategory": t.merchant_category,
+                "country": t.country,
+                "occurredAt": iso(t.occurred_at),
+            }
+            for t in c.recent_transactions
+        ],
+        "behaviour": {
+            "loginCount": b.login_count,
+            "failedLoginCount": b.failed_login_count,
+            "lastLoginAt": iso(b.last_login_at),
+            "lastLoginChannel": b.last_login_channel,
+            "lastLoginCountry": b.last_login_country,
+            "knownDevices": [
+                {
+                    "deviceId": d.device_id,
+                    "platform": d.platform,
+                    "firstSeen": iso(d.first_seen),
+                    "lastSeen": iso(d.last_seen),
+                }
+                for d in b.devices
+            ],
+            "lastNewDeviceAt": iso(b.last_new_device_at),
+            "channels": dict(c.channel_counts),
+            "countries": dict(c.country_counts),
+            "lastTransactionAt": iso(c.last_transaction_at),
+        },
+        "openAlerts": [alert_view(a) for a in c.open_alerts],
+        "alertCount": c.alert_count,
+        "loans": [loan_view(loan, at) for loan in loans],
+        "createdAt": iso(c.created_at),
+    }
+
+
+def branch_view(b: BranchTwin, at: datetime) -> View:
+    people, ratio = occupancy(b)
+    return {
+        "branchId": b.branch_id,
+        "name": b.name,
+        "address": b.address,
+        "location": None
+        if b.country is None
+        else {
+            "country": b.country,
+            "city": b.city,
+            "latitude": b.latitude,
+            "longitude": b.longitude,
+        },
+        "isOpen": b.is_open,
+        "statusChangedAt": iso(b.status_changed_at),
+        "openHours": dict(b.open_hours),
+        "staffAvailable": len(b.staff),
+        "staff": [
+            {"staffId": s.staff_id, "services": list(s.services), "since": iso(s.since)}
+            for s in b.staff
+        ],
+        "occupancy": {"customers": people, "capacity": b.capacity, "ratio": ratio},
+        "queues": [
+            {
+                "queueId": q.queue_id,
+                "service": q.service,
+                "available": q.available,
+                "length": q.length,
+                "staffAvailable": q.staff_available,
+                "estimatedWaitMinutes": q.estimated_wait_minutes,
+                "avgWaitMinutes": q.avg_wait_minutes,
+            }
+            for q in queues(b)
+        ],
+        "services": [
+            {
+                "service": s.service,
+                "available": s.available,
+                "avgHandlingMinutes": s.avg_handling_minutes,
+                "servedCount": s.served_count,
+                "abandonedCount": s.abandoned_count,
+            }
+            for s in b.services
+        ],
+        "longestWaitMinutes": max(
+            ((at - t.joined_at).total_seconds() / 60.0 for t in b.waiting), default=0.0
+        ),
+        "lastUpdated": iso(b.last_updated),
+    }

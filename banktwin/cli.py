@@ -1,0 +1,193 @@
+"""The ``banktwin`` command: serve, demo, worker, replay, simulate.
+
+Options override ``BANKTWIN_*`` variables; errors name the setting and the fix and exit 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from banktwin.config import Settings, load_settings
+from banktwin.errors import BanktwinError
+
+app = typer.Typer(
+    help="banktwin — an event-sourced, real-time digital twin of a bank.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+HostOpt = Annotated[str | None, typer.Option(help="Interface to listen on [BANKTWIN_HOST].")]
+PortOpt = Annotated[int | None, typer.Option(help="Port to listen on [BANKTWIN_PORT].")]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where embedded data lives [BANKTWIN_DATA_DIR].")
+]
+CustomersOpt = Annotated[int, typer.Option(min=1, help="Customers in the synthetic bank.")]
+BranchesOpt = Annotated[int, typer.Option(min=1, help="Branches in the synthetic bank.")]
+RateOpt = Annotated[float, typer.Option(min=0.1, help="Live events per second.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed: the same seed gives the same bank.")]
+HistoryOpt = Annotated[int, typer.Option(min=0, help="Days of history to backfill first.")]
+DurationOpt = Annotated[
+    float | None, typer.Option(min=0, help="Seconds of live activity (default: until Ctrl+C).")
+]
+
+
+def _settings(**overrides: object) -> Settings:
+    settings = load_settings(**overrides)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return settings
+
+
+@app.command()
+def serve(
+    host: HostOpt = None,
+    port: PortOpt = None,
+    data_dir: DataDirOpt = None,
+    projector: Annotated[
+        bool, typer.Option(help="Run the projector in this process [BANKTWIN_RUN_PROJECTOR].")
+    ] = True,
+) -> None:
+    """Serve the REST API (and project the log, unless --no-projector)."""
+    from banktwin.api.app import create_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, run_projector=projector)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def demo(
+    host: HostOpt = None,
+    port: PortOpt = None,
+    data_dir: DataDirOpt = None,
+    customers: CustomersOpt = 2000,
+    branches: BranchesOpt = 20,
+    rate: RateOpt = 50.0,
+    seed: SeedOpt = 42,
+    history_days: HistoryOpt = 30,
+    duration: DurationOpt = None,
+) -> None:
+    """Run the twin with a synthetic bank: backfill history, then serve with live activity."""
+    from banktwin.demo import run_demo
+    from banktwin.sim import SimConfig
+
+    settings = _settings(profile="demo", host=host, port=port, data_dir=data_dir)
+    config = SimConfig(customers=customers, branches=branches, seed=seed, history_days=history_days)
+    run_demo(settings, config, rate=rate, duration=duration, console=console)
+
+
+@app.command()
+def worker(data_dir: DataDirOpt = None) -> None:
+    """Run only the projector: apply the log to the twin until stopped (SIGTERM/Ctrl+C)."""
+    from banktwin.runtime import Runtime
+
+    settings = _settings(data_dir=data_dir)
+    runtime = Runtime(settings)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    console.print(f"projecting {settings.event_log_url} → {settings.state_store_url}")
+    try:
+        runtime.projector.run_forever(stop)
+    finally:
+        runtime.close()
+
+
+@app.command()
+def replay(data_dir: DataDirOpt = None) -> None:
+    """Rebuild every projection from the log (stop serve/worker on this data first)."""
+    from banktwin.progress import event_progress
+    from banktwin.projector.replay import rebuild_projections
+    from banktwin.runtime import Runtime
+
+    settings = _settings(data_dir=data_dir)
+    runtime = Runtime(settings)
+    try:
+        with event_progress() as progress:
+            task = progress.add_task("replaying", total=None)
+            applied = rebuild_projections(
+                runtime.log,
+                runtime.store,
+                on_start=lambda total: progress.update(task, total=total),
+                on_progress=lambda n: progress.advance(task, n),
+            )
+        console.print(f"replayed {applied:,} events")
+    finally:
+        runtime.close()
+
+
+@app.command()
+def simulate(
+    url: Annotated[str, typer.Option(help="Base URL of a running banktwin.")] = (
+        "http://127.0.0.1:8000"
+    ),
+    client_id: Annotated[
+        str, typer.Option(envvar="BANKTWIN_CLIENT_ID", help="OAuth client with digitaltwin.write.")
+    ] = "demo",
+    client_secret: Annotated[
+        str, typer.Option(envvar="BANKTWIN_CLIENT_SECRET", help="Its secret.")
+    ] = "demo-secret",
+    data_dir: DataDirOpt = None,
+    customers: CustomersOpt = 2000,
+    branches: BranchesOpt = 20,
+    rate: RateOpt = 50.0,
+    seed: SeedOpt = 42,
+    history_days: HistoryOpt = 30,
+    duration: DurationOpt = None,
+) -> None:
+    """Stream a synthetic bank's history and live activity to a running server over HTTP."""
+    from banktwin.sim import (
+        GroundTruthStore,
+        HttpSink,
+        SimConfig,
+        Simulation,
+        run_backfill,
+        run_live,
+    )
+    from banktwin.sim_client import fetch_token
+
+    settings = _settings(data_dir=data_dir)
+    token = fetch_token(url, client_id, client_secret)
+    truth = GroundTruthStore(settings.data_dir / "sim_ground_truth.db")
+    sink = HttpSink(url, token=token)
+    try:
+        sim = Simulation(
+            SimConfig(customers=customers, branches=branches, seed=seed, history_days=history_days),
+            truth,
+        )
+        sent = run_backfill(sim, sink, end=datetime.now(UTC), progress=True)
+        console.print(f"backfilled {sent:,} events; streaming at {rate:g} events/s (Ctrl+C stops)")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        try:
+            run_live(sim, sink, rate=rate, duration=duration, stop=stop)
+        except KeyboardInterrupt:
+            stop.set()
+    finally:
+        sink.close()
+        truth.close()
+
+
+def main() -> None:
+    """Entry point: run the command, turning banktwin's errors into a message and exit 2."""
+    try:
+        app()
+    except BanktwinError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(2) from exc

@@ -1,0 +1,79 @@
+"""Typed settings, read from ``BANKTWIN_*`` environment variables (and CLI options).
+
+Built once by the composition root (the CLI or a test), never at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from banktwin.errors import ConfigurationError
+
+Profile = Literal["production", "demo"]
+
+
+class Settings(BaseSettings):
+    """Every knob of a banktwin process. Each field is the variable ``BANKTWIN_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="BANKTWIN_", extra="ignore")
+
+    profile: Profile = "production"
+    """``demo`` allows the built-in demo client credentials; ``production`` refuses them."""
+    data_dir: Path = Path("var")
+    log_url: str | None = None
+    """Event log, e.g. ``sqlite:///var/twin.db`` or ``postgresql://host/db``. Default: SQLite
+    file ``twin.db`` in ``data_dir``."""
+    store_url: str | None = None
+    """State store; default: the same database as the log (SQLite file or PostgreSQL)."""
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    run_projector: bool = True
+    """Run the projector inside ``serve`` (turn off when ``banktwin worker`` runs it)."""
+    projector_batch_size: int = Field(5000, ge=1, le=1_000_000)
+    max_event_bytes: int = Field(64 * 1024, ge=1024)
+    """Largest body accepted by the single-event endpoints."""
+    max_batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    """Largest body accepted by ``POST /v1/events``."""
+    max_future_skew_s: float = Field(300.0, ge=0)
+    """How far in the future an ``occurredAt`` may be before it is refused."""
+    token_secret: SecretStr | None = None
+    """Key signing access tokens (HS256). Required outside the demo profile."""
+    clients: str | None = None
+    """OAuth2 clients, ``id:secret:scope1+scope2`` separated by commas."""
+
+    @model_validator(mode="after")
+    def _resolve_urls(self) -> Settings:
+        default = f"sqlite:///{self.data_dir / 'twin.db'}"
+        if self.log_url is None:
+            self.log_url = default
+        if self.store_url is None:
+            same_database = self.log_url.startswith(("sqlite:", "postgresql:", "postgres:"))
+            self.store_url = self.log_url if same_database else default
+        return self
+
+    @property
+    def event_log_url(self) -> str:
+        assert self.log_url is not None
+        return self.log_url
+
+    @property
+    def state_store_url(self) -> str:
+        assert self.store_url is not None
+        return self.store_url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment with explicit overrides (``None`` means not given).
+
+    Raises:
+        ConfigurationError: a variable has an invalid value; the message names it.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid settings: {exc}") from exc

@@ -1,0 +1,135 @@
+"""``banktwin demo``: the twin on embedded defaults, a synthetic bank, live activity, the API.
+
+Everything goes through the same log as production traffic: the backfilled history is
+appended in bulk, projected, and then the simulator keeps streaming while the API serves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import uvicorn
+from rich.console import Console
+
+from banktwin.api.app import create_app
+from banktwin.api.auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SCOPES, Authority
+from banktwin.config import Settings
+from banktwin.domain.events import Event
+from banktwin.log.port import EventLog
+from banktwin.progress import event_progress
+from banktwin.runtime import Runtime
+from banktwin.sim import GroundTruthStore, SimConfig, Simulation, run_backfill, run_live
+
+
+class LogSink:
+    """The simulator's events straight into the log (durably), then a nudge to the projector."""
+
+    def __init__(self, log: EventLog, on_appended: Callable[[], None]) -> None:
+        self._log = log
+        self._on_appended = on_appended
+
+    def send(self, events: Sequence[Event]) -> None:
+        self._log.append(events)
+        self._on_appended()
+
+
+def project_backlog(runtime: Runtime, console: Console) -> None:
+    """Apply what the log holds and the twin has not seen yet, with a progress bar."""
+    lag = runtime.projector.lag()
+    if not lag:
+        return
+    with event_progress() as progress:
+        task = progress.add_task("projecting", total=lag)
+        runtime.projector.run_until_caught_up(lambda n: progress.advance(task, n))
+
+
+def run_demo(
+    settings: Settings,
+    sim_config: SimConfig,
+    *,
+    rate: float,
+    duration: float | None,
+    console: Console,
+) -> None:
+    """Backfill (first run only), project, then serve while streaming live activity."""
+    runtime = Runtime(settings)
+    truth = GroundTruthStore(settings.data_dir / "sim_ground_truth.db")
+    try:
+        sim = Simulation(sim_config, truth)
+        sink = LogSink(runtime.log, runtime.projector.notify)
+        if sum(runtime.log.end_offsets().values()) == 0:
+            console.print(
+                f"Generating a bank of {sim_config.customers:,} customers and "
+                f"{sim_config.history_days} days of history (seed {sim_config.seed})…"
+            )
+            run_backfill(sim, sink, end=datetime.now(UTC), progress=True)
+        else:
+            console.print(f"Continuing the bank already in {settings.data_dir}.")
+            sim.resume(datetime.now(UTC))
+        project_backlog(runtime, console)
+        _serve_with_live_activity(settings, runtime, sim, sink, rate, duration, console)
+    finally:
+        runtime.close()
+        truth.close()
+
+
+def _serve_with_live_activity(
+    settings: Settings,
+    runtime: Runtime,
+    sim: Simulation,
+    sink: LogSink,
+    rate: float,
+    duration: float | None,
+    console: Console,
+) -> None:
+    authority = Authority.from_settings(settings)
+    app = create_app(settings, runtime=runtime, authority=authority)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+    )
+    stop = threading.Event()
+
+    def live() -> None:
+        try:
+            run_live(sim, sink, rate=rate, duration=duration, stop=stop)
+        finally:
+            if duration is not None:
+                server.should_exit = True
+
+    streamer = threading.Thread(target=live, name="simulator", daemon=True)
+    token = authority.issue(authority.client(DEMO_CLIENT_ID), frozenset(SCOPES))
+    _print_banner(settings, sim, rate, token, console)
+    streamer.start()
+    try:
+        server.run()
+    finally:
+        stop.set()
+        streamer.join(timeout=10)
+
+
+def _print_banner(
+    settings: Settings, sim: Simulation, rate: float, token: str, console: Console
+) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [
+        f"[bold green]banktwin demo is running[/] with live activity at about {rate:g} events/s",
+        f"  API       {base}/v1",
+        f"  OpenAPI   {base}/docs  (Authorize: client {DEMO_CLIENT_ID}, secret "
+        f"{DEMO_CLIENT_SECRET})",
+        f"  data      {settings.data_dir.resolve()}",
+        "",
+        "Try it (the token is valid for an hour; get another from POST /oauth/token):",
+        f"  export TOKEN={token}",
+        f'  curl -H "Authorization: Bearer $TOKEN" {base}/v1/customers/{sim.sample_customer_id()}',
+    ]
+    branch = sim.sample_branch_id()
+    if branch is not None:
+        lines.append(f'  curl -H "Authorization: Bearer $TOKEN" {base}/v1/branches/{branch}/state')
+    lines += [
+        f'  curl -H "Authorization: Bearer $TOKEN" "{base}/v1/fraud-alerts?limit=5"',
+        "",
+        "Stop with Ctrl+C.",
+    ]
+    console.print("\n".join(lines), soft_wrap=True, highlight=False)

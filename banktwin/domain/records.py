@@ -1,0 +1,95 @@
+"""Rows the twin keeps beside the subjects' state: every transaction and every fraud alert.
+
+A customer's twin holds only its recent transactions and open alerts; the full lists live in
+tables a store can page through. These rows are pure functions of events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import cast
+
+from banktwin.domain.customer import FraudAlert
+from banktwin.domain.events import Event
+from banktwin.domain.payloads.account import TransactionPosted
+from banktwin.domain.payloads.insight import AlertStatus, FraudAlertRaised, FraudAlertStatusChanged
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRecord:
+    transaction_id: str
+    customer_id: str
+    account_id: str
+    amount: Decimal
+    currency: str
+    direction: str
+    channel: str
+    merchant: str | None
+    merchant_category: str | None
+    terminal_id: str | None
+    card_token: str | None
+    device_id: str | None
+    country: str | None
+    city: str | None
+    description: str | None
+    occurred_at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStatusChange:
+    alert_id: str
+    status: str
+    updated_at: datetime
+
+
+Record = TransactionRecord | FraudAlert | AlertStatusChange
+
+
+def records_for(event: Event) -> list[Record]:
+    """The table rows one event adds or changes (none for most events)."""
+    if event.type == "transaction.posted":
+        p = cast(TransactionPosted, event.payload)
+        return [
+            TransactionRecord(
+                transaction_id=p.transaction_id,
+                customer_id=event.subject_id,
+                account_id=p.account_id,
+                amount=p.amount,
+                currency=p.currency,
+                direction=p.direction.value,
+                channel=p.channel.value,
+                merchant=p.merchant,
+                merchant_category=p.merchant_category,
+                terminal_id=p.terminal_id,
+                card_token=p.card_token,
+                device_id=p.device_id,
+                country=p.location.country if p.location else None,
+                city=p.location.city if p.location else None,
+                description=p.description,
+                occurred_at=event.occurred_at,
+                event_id=event.event_id,
+            )
+        ]
+    if event.type == "fraud.alert_raised":
+        a = cast(FraudAlertRaised, event.payload)
+        return [
+            FraudAlert(
+                alert_id=a.alert_id,
+                customer_id=event.subject_id,
+                transaction_id=a.transaction_id,
+                severity=a.severity.value,
+                status=AlertStatus.OPEN.value,
+                score=a.score,
+                reasons=tuple(a.reasons),
+                rule_ids=tuple(a.rule_ids),
+                raised_at=event.occurred_at,
+                updated_at=event.occurred_at,
+            )
+        ]
+    if event.type == "fraud.alert_status_changed":
+        s = cast(FraudAlertStatusChanged, event.payload)
+        return [AlertStatusChange(s.alert_id, s.status.value, event.occurred_at)]
+    return []

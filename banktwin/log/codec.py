@@ -1,0 +1,63 @@
+"""How events are written to and read from storage (shared by every log adapter)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from banktwin.domain.events import EVENT_TYPES, Event
+from banktwin.domain.payloads.common import Payload
+
+
+def utc_text(moment: datetime) -> str:
+    """Fixed-width ISO 8601 in UTC, so text order is time order (SQLite compares text)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def encode_payload(payload: Payload) -> bytes:
+    """The payload's JSON wire form (camelCase, money as exact decimal strings).
+
+    Only the fields that were set are written: for a partial update (profile, consent) a field
+    given as ``null`` (clear it) must stay distinct from a field not given (keep it).
+    """
+    return payload.__pydantic_serializer__.to_json(payload, exclude_unset=True)
+
+
+def decode_payload(event_type: str, version: int, data: bytes | str) -> Payload:
+    """The typed payload of a stored event.
+
+    Raises:
+        ValueError: the type or version is unknown to this build (a newer writer?).
+    """
+    spec = EVENT_TYPES.get(event_type)
+    if spec is None:
+        raise ValueError(f"event type {event_type!r} is unknown to this version of banktwin")
+    if version != spec.version:
+        raise ValueError(f"{event_type} version {version} is not supported (have {spec.version})")
+    return spec.payload.model_validate_json(data)
+
+
+def decode_event(
+    *,
+    event_id: str,
+    event_type: str,
+    version: int,
+    subject_id: str,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    source: str,
+    payload: bytes | str,
+) -> Event:
+    return Event(
+        event_id=event_id,
+        type=event_type,
+        subject_id=subject_id,
+        occurred_at=occurred_at,
+        payload=decode_payload(event_type, version, payload),
+        source=source,
+        version=version,
+        recorded_at=recorded_at,
+    )

@@ -1,0 +1,68 @@
+"""SQLite connections as every embedded adapter opens them, and their error mapping."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from banktwin.errors import UnavailableError
+
+BUSY_TIMEOUT_S = 30.0
+CACHE_KIB = 64 * 1024
+
+
+def connect_sqlite(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, ``synchronous=FULL``.
+
+    FULL (not NORMAL) because an answered 202 must survive power loss, not only a crash.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    # The log's id and subject indexes take random inserts: keep their pages in memory.
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+    return conn
+
+
+class ThreadLocalConnections:
+    """One reading connection per thread (a SQLite connection must not be shared by threads
+    that use it at the same time); all are closed together."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect_sqlite(self._path)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+@contextmanager
+def sqlite_errors(action: str) -> Iterator[None]:
+    """Map sqlite3's errors to :class:`UnavailableError` naming what was being done."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise UnavailableError(f"could not {action}: {exc}") from exc

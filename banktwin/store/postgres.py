@@ -1,0 +1,374 @@
+"""The state store on PostgreSQL: the tables of the SQLite store, with PostgreSQL's types.
+
+Money is ``numeric(18,2)`` and times are ``timestamptz``, so analysts' SQL sums and compares
+them natively. Twins are the store codec's JSON documents (:func:`banktwin.store.rows.twin_doc`)
+kept byte for byte in ``bytea``, so loading gives back identical twins (``jsonb`` would
+rewrite numbers and refuse NUL characters); ``convert_from(doc, 'UTF8')::jsonb`` queries them.
+
+A projector batch is one transaction that first locks its consumer's positions and checks
+them against the batch's start, so two projectors (in any processes) never both apply a
+batch: the loser gets :class:`~banktwin.errors.ConflictError` and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from banktwin.domain.branch import BranchTwin
+from banktwin.domain.customer import CustomerTwin, FraudAlert
+from banktwin.domain.events import SubjectKind
+from banktwin.domain.loan import LoanTwin
+from banktwin.domain.records import TransactionRecord
+from banktwin.domain.twin import Twin
+from banktwin.errors import ConflictError
+from banktwin.postgres_connection import open_pool, postgres_errors, prepare_database
+from banktwin.store import codec
+from banktwin.store.port import Page, ProjectionChanges, SubjectKey
+from banktwin.store.rows import (
+    ACCOUNT_COLUMNS,
+    ALERT_COLUMNS,
+    TRANSACTION_COLUMNS,
+    TWIN_TABLES,
+    account_rows,
+    alert_from_row,
+    alert_row,
+    loan_customer,
+    subject_id,
+    transaction_from_row,
+    transaction_row,
+    twin_doc,
+)
+
+SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS projection_positions (
+        consumer     text    NOT NULL,
+        partition_id integer NOT NULL,
+        next_offset  bigint  NOT NULL,
+        PRIMARY KEY (consumer, partition_id)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS customers (
+        customer_id text        PRIMARY KEY,
+        updated_at  timestamptz NOT NULL,
+        doc         bytea       NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS branches (
+        branch_id  text        PRIMARY KEY,
+        updated_at timestamptz NOT NULL,
+        doc        bytea       NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS loans (
+        application_id text        PRIMARY KEY,
+        customer_id    text,
+        updated_at     timestamptz NOT NULL,
+        doc            bytea       NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS loans_by_customer ON loans (customer_id, updated_at)",
+    """
+    CREATE TABLE IF NOT EXISTS accounts (
+        account_id  text          NOT NULL,
+        customer_id text          NOT NULL,
+        type        text,
+        currency    text          NOT NULL,
+        balance     numeric(18,2) NOT NULL,
+        status      text          NOT NULL,
+        opened_at   timestamptz,
+        updated_at  timestamptz   NOT NULL,
+    PRIMARY KEY (customer_id, account_id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS accounts_by_id ON accounts (account_id)",
+    """
+    CREATE TABLE IF NOT EXISTS transactions (
+        transaction_id    text          NOT NULL,
+        customer_id       text          NOT NULL,
+        account_id        text          NOT NULL,
+        amount            numeric(18,2) NOT NULL,
+        currency          text          NOT NULL,
+        direction         text          NOT NULL,
+        channel           text          NOT NULL,
+        merchant          text,
+        merchant_category text,
+        terminal_id       text,
+        card_token        text,
+        device_id         text,
+        country           text,
+        city              text,
+        description       text,
+        occurred_at       timestamptz   NOT NULL,
+        event_id          text          NOT NULL,
+    PRIMARY KEY (customer_id, transaction_id)
+    )
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS transactions_by_customer
+        ON transactions (customer_id, occurred_at DESC, transaction_id DESC)
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS fraud_alerts (
+        alert_id       text             PRIMARY KEY,
+        customer_id    text             NOT NULL,
+        transaction_id text             NOT NULL,
+        severity       text             NOT NULL,
+        status         text             NOT NULL,
+        score          double precision,
+        reasons        jsonb            NOT NULL,
+        rule_ids       jsonb            NOT NULL,
+        raised_at      timestamptz      NOT NULL,
+        updated_at     timestamptz      NOT NULL
+    )
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS fraud_alerts_recent ON fraud_alerts (raised_at DESC, alert_id DESC)
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS fraud_alerts_by_status
+        ON fraud_alerts (status, raised_at DESC, alert_id DESC)
+    """,
+)
+PROJECTION_TABLES = (
+    "projection_positions", "customers", "branches", "loans", "accounts", "transactions",
+    "fraud_alerts",
+)  # fmt: skip
+
+CONSUMER_LOCK_CLASS = 0x62746B02
+"""First key of the advisory lock a commit takes on its consumer (the second is a hash of
+schema and consumer). It serialises commits of one consumer even before it has any
+position rows to lock."""
+
+_ALERT_SELECT = ", ".join(
+    f"{c}::text" if c in ("reasons", "rule_ids") else c for c in ALERT_COLUMNS
+)  # jsonb as text: the shared row builder parses it
+_ACCOUNT_UPSERT = (
+    f"INSERT INTO accounts ({', '.join(ACCOUNT_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(ACCOUNT_COLUMNS))}) "
+    "ON CONFLICT (customer_id, account_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in ACCOUNT_COLUMNS[2:])
+)
+_TRANSACTION_INSERT = (
+    f"INSERT INTO transactions ({', '.join(TRANSACTION_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(TRANSACTION_COLUMNS))}) ON CONFLICT DO NOTHING"
+)
+_ALERT_INSERT = (
+    f"INSERT INTO fraud_alerts ({', '.join(ALERT_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(ALERT_COLUMNS))}) ON CONFLICT DO NOTHING"
+)
+
+
+def _money(value: Decimal) -> Decimal:
+    return value
+
+
+def _time(moment: datetime) -> datetime:
+    return moment
+
+
+class PostgresStateStore:
+    """The :class:`~banktwin.store.port.StateStore` on PostgreSQL.
+
+    Safe to share between threads: each operation borrows a pooled connection, so API readers
+    are never queued behind the projector's commit.
+    """
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        prepare_database(url, schema, "state-store", SCHEMA, lambda conn: None)
+        self._pool = open_pool(url, schema, "state-store")
+
+    # --- projector side -----------------------------------------------------------------
+
+    def positions(self, consumer: str) -> dict[int, int]:
+        with postgres_errors("read projection positions"), self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT partition_id, next_offset FROM projection_positions WHERE consumer = %s",
+                (consumer,),
+            ).fetchall()
+        return {int(p): int(o) for p, o in rows}
+
+    def load(self, keys: Collection[SubjectKey]) -> dict[SubjectKey, Twin]:
+        by_kind: dict[SubjectKind, list[str]] = {}
+        for kind, subject in keys:
+            by_kind.setdefault(kind, []).append(subject)
+        found: dict[SubjectKey, Twin] = {}
+        with postgres_errors("load twins"), self._pool.connection() as conn:
+            for kind, ids in by_kind.items():
+                spec = TWIN_TABLES[kind]
+                rows = conn.execute(
+                    f"SELECT {spec.key}, doc FROM {spec.table} WHERE {spec.key} = ANY(%s::text[])",
+                    (ids,),
+                ).fetchall()
+                for key, doc in rows:
+                    found[(kind, key)] = spec.decode(doc)
+        return found
+
+    def commit(self, changes: ProjectionChanges) -> None:
+        """Write one batch (see :meth:`~banktwin.store.port.ProjectionStore.commit`).
+
+        A serialization failure or deadlock is reported as a ``ConflictError`` too: the
+        projector then re-reads its positions and tries again.
+        """
+        with (
+            postgres_errors("commit projections"),
+            self._pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
+            self._check_positions(cur, changes)
+            self._write(cur, changes)
+
+    @staticmethod
+    def _check_positions(cur: psycopg.Cursor[Any], changes: ProjectionChanges) -> None:
+        # The advisory lock covers a consumer with no rows yet (FOR UPDATE locks nothing then):
+        # two first commits must not both succeed.
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema() || '/' || %s))",
+            (CONSUMER_LOCK_CLASS, changes.consumer),
+        )
+        cur.execute(
+            "SELECT partition_id, next_offset FROM projection_positions WHERE consumer = %s "
+            "ORDER BY partition_id FOR UPDATE",
+            (changes.consumer,),
+        )
+        stored = {int(p): int(o) for p, o in cur.fetchall()}
+        for partition, offset in changes.start.items():
+            if stored.get(partition, 0) != offset:
+                raise ConflictError(
+                    f"partition {partition} of {changes.consumer!r} is at "
+                    f"{stored.get(partition, 0)}, not {offset}: another projector is running"
+                )
+
+    @staticmethod
+    def _write(cur: psycopg.Cursor[Any], changes: ProjectionChanges) -> None:
+        for kind, spec in TWIN_TABLES.items():
+            twins = [t for (k, _), t in changes.twins.items() if k is kind]
+            if not twins:
+                continue
+            if kind is SubjectKind.LOAN:
+                cur.executemany(
+                    "INSERT INTO loans (application_id, customer_id, updated_at, doc) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (application_id) DO UPDATE SET "
+                    "customer_id = excluded.customer_id, updated_at = excluded.updated_at, "
+                    "doc = excluded.doc",
+                    [
+                        (t.application_id, loan_customer(t), t.last_updated, twin_doc(t))
+                        for t in twins
+                        if isinstance(t, LoanTwin)
+                    ],
+                )
+                continue
+            cur.executemany(
+                f"INSERT INTO {spec.table} ({spec.key}, updated_at, doc) VALUES (%s, %s, %s) "
+                f"ON CONFLICT ({spec.key}) DO UPDATE SET updated_at = excluded.updated_at, "
+                "doc = excluded.doc",
+                [(subject_id(t), t.last_updated, twin_doc(t)) for t in twins],
+            )
+        accounts = [
+            row
+            for (kind, _), twin in changes.twins.items()
+            if kind is SubjectKind.CUSTOMER and isinstance(twin, CustomerTwin)
+            for row in account_rows(twin, _money, _time)
+        ]
+        if accounts:
+            cur.executemany(_ACCOUNT_UPSERT, accounts)
+        if changes.transactions:
+            cur.executemany(
+                _TRANSACTION_INSERT,
+                [transaction_row(r, _money, _time) for r in changes.transactions],
+            )
+        if changes.alerts_raised:
+            cur.executemany(_ALERT_INSERT, [alert_row(a, _time) for a in changes.alerts_raised])
+        if changes.alert_changes:
+            cur.executemany(
+                "UPDATE fraud_alerts SET status = %s, updated_at = %s WHERE alert_id = %s",
+                [(c.status, c.updated_at, c.alert_id) for c in changes.alert_changes],
+            )
+        if changes.end:
+            cur.executemany(
+                "INSERT INTO projection_positions (consumer, partition_id, next_offset) "
+                "VALUES (%s, %s, %s) ON CONFLICT (consumer, partition_id) "
+                "DO UPDATE SET next_offset = excluded.next_offset",
+                [(changes.consumer, p, o) for p, o in sorted(changes.end.items())],
+            )
+
+    def reset(self) -> None:
+        with (
+            postgres_errors("reset projections"),
+            self._pool.connection() as conn,
+            conn.transaction(),
+        ):
+            conn.execute(f"TRUNCATE {', '.join(PROJECTION_TABLES)}")
+
+    # --- reader side --------------------------------------------------------------------
+
+    def _doc(self, kind: SubjectKind, key: str) -> Twin | None:
+        spec = TWIN_TABLES[kind]
+        with postgres_errors(f"read {spec.table}"), self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT doc FROM {spec.table} WHERE {spec.key} = %s", (key,)
+            ).fetchone()
+        return None if row is None else spec.decode(row[0])
+
+    def customer(self, customer_id: str) -> CustomerTwin | None:
+        twin = self._doc(SubjectKind.CUSTOMER, customer_id)
+        return twin if isinstance(twin, CustomerTwin) else None
+
+    def branch(self, branch_id: str) -> BranchTwin | None:
+        twin = self._doc(SubjectKind.BRANCH, branch_id)
+        return twin if isinstance(twin, BranchTwin) else None
+
+    def loan(self, application_id: str) -> LoanTwin | None:
+        twin = self._doc(SubjectKind.LOAN, application_id)
+        return twin if isinstance(twin, LoanTwin) else None
+
+    def loans_of(self, customer_id: str) -> list[LoanTwin]:
+        with postgres_errors("read loans"), self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT doc FROM loans WHERE customer_id = %s ORDER BY updated_at DESC",
+                (customer_id,),
+            ).fetchall()
+        loans = (codec.decode_twin(SubjectKind.LOAN, doc) for (doc,) in rows)
+        return [loan for loan in loans if isinstance(loan, LoanTwin)]
+
+    def transactions(self, customer_id: str, limit: int, offset: int) -> Page[TransactionRecord]:
+        with postgres_errors("read transactions"), self._pool.connection() as conn:
+            count = conn.execute(
+                "SELECT COUNT(*) FROM transactions WHERE customer_id = %s", (customer_id,)
+            ).fetchone()
+            rows = conn.execute(
+                f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions "
+                "WHERE customer_id = %s ORDER BY occurred_at DESC, transaction_id DESC "
+                "LIMIT %s OFFSET %s",
+                (customer_id, limit, offset),
+            ).fetchall()
+        total = 0 if count is None else int(count[0])
+        return Page([transaction_from_row(r, _time) for r in rows], total)
+
+    def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
+        where, params = ("WHERE status = %s", (status,)) if status else ("", ())
+        with postgres_errors("read fraud alerts"), self._pool.connection() as conn:
+            count = conn.execute(f"SELECT COUNT(*) FROM fraud_alerts {where}", params).fetchone()
+            rows = conn.execute(
+                f"SELECT {_ALERT_SELECT} FROM fraud_alerts {where} "
+                "ORDER BY raised_at DESC, alert_id DESC LIMIT %s OFFSET %s",
+                (*params, limit, offset),
+            ).fetchall()
+        total = 0 if count is None else int(count[0])
+        return Page([alert_from_row(r, _time) for r in rows], total)
+
+    def ping(self) -> None:
+        with postgres_errors("reach the state store"), self._pool.connection() as conn:
+            conn.execute("SELECT 1 FROM projection_positions LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        self._pool.close()

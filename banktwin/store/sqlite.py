@@ -1,0 +1,354 @@
+"""The embedded state store: SQLite (by default the same file as the event log)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from banktwin.domain.branch import BranchTwin
+from banktwin.domain.customer import CustomerTwin, FraudAlert
+from banktwin.domain.events import SubjectKind
+from banktwin.domain.loan import LoanTwin
+from banktwin.domain.records import TransactionRecord
+from banktwin.domain.twin import Twin
+from banktwin.errors import ConflictError
+from banktwin.log.codec import parse_utc, utc_text
+from banktwin.sqlite_connection import ThreadLocalConnections, connect_sqlite, sqlite_errors
+from banktwin.store import codec
+from banktwin.store.port import Page, ProjectionChanges, SubjectKey
+from banktwin.store.rows import (
+    ACCOUNT_COLUMNS,
+    ALERT_COLUMNS,
+    TRANSACTION_COLUMNS,
+    TWIN_TABLES,
+    account_rows,
+    alert_from_row,
+    alert_row,
+    loan_customer,
+    subject_id,
+    transaction_from_row,
+    transaction_row,
+    twin_doc,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS projection_positions (
+    consumer     TEXT    NOT NULL,
+    partition_id INTEGER NOT NULL,
+    next_offset  INTEGER NOT NULL,
+    PRIMARY KEY (consumer, partition_id)
+);
+CREATE TABLE IF NOT EXISTS customers (
+    customer_id TEXT PRIMARY KEY,
+    updated_at  TEXT NOT NULL,
+    doc         BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS branches (
+    branch_id  TEXT PRIMARY KEY,
+    updated_at TEXT NOT NULL,
+    doc        BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS loans (
+    application_id TEXT PRIMARY KEY,
+    customer_id    TEXT,
+    updated_at     TEXT NOT NULL,
+    doc            BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS loans_by_customer ON loans (customer_id, updated_at);
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id  TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    type        TEXT,
+    currency    TEXT NOT NULL,
+    balance     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    opened_at   TEXT,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (customer_id, account_id)
+);
+CREATE INDEX IF NOT EXISTS accounts_by_id ON accounts (account_id);
+CREATE TABLE IF NOT EXISTS transactions (
+    transaction_id    TEXT NOT NULL,
+    customer_id       TEXT NOT NULL,
+    account_id        TEXT NOT NULL,
+    amount            TEXT NOT NULL,
+    currency          TEXT NOT NULL,
+    direction         TEXT NOT NULL,
+    channel           TEXT NOT NULL,
+    merchant          TEXT,
+    merchant_category TEXT,
+    terminal_id       TEXT,
+    card_token        TEXT,
+    device_id         TEXT,
+    country           TEXT,
+    city              TEXT,
+    description       TEXT,
+    occurred_at       TEXT NOT NULL,
+    event_id          TEXT NOT NULL,
+    -- Clustered by customer and time: the newest-first page is one range scan, and an
+    -- insert touches one B-tree instead of a table and an index.
+    PRIMARY KEY (customer_id, occurred_at, transaction_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fraud_alerts (
+    alert_id       TEXT PRIMARY KEY,
+    customer_id    TEXT NOT NULL,
+    transaction_id TEXT NOT NULL,
+    severity       TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    score          REAL,
+    reasons        TEXT NOT NULL,
+    rule_ids       TEXT NOT NULL,
+    raised_at      TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fraud_alerts_recent ON fraud_alerts (raised_at DESC, alert_id DESC);
+CREATE INDEX IF NOT EXISTS fraud_alerts_by_status
+    ON fraud_alerts (status, raised_at DESC, alert_id DESC);
+"""
+PROJECTION_TABLES = (
+    "projection_positions",
+    "customers",
+    "branches",
+    "loans",
+    "accounts",
+    "transactions",
+    "fraud_alerts",
+)
+_KEY_CHUNK = 500
+
+
+def _money(value: Any) -> str:
+    return str(value)
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class SqliteStateStore:
+    """The :class:`~banktwin.store.port.StateStore` on one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self._write_lock = threading.Lock()
+        self._writer = connect_sqlite(path)
+        self._readers = ThreadLocalConnections(path)
+        with sqlite_errors("create the state store"):
+            self._writer.executescript(SCHEMA)
+
+    def _reader(self) -> sqlite3.Connection:
+        return self._readers.get()
+
+    # --- projector side -----------------------------------------------------------------
+
+    def positions(self, consumer: str) -> dict[int, int]:
+        with sqlite_errors("read projection positions"):
+            rows = (
+                self._reader()
+                .execute(
+                    "SELECT partition_id, next_offset FROM projection_positions WHERE consumer = ?",
+                    (consumer,),
+                )
+                .fetchall()
+            )
+        return {int(p): int(o) for p, o in rows}
+
+    def load(self, keys: Collection[SubjectKey]) -> dict[SubjectKey, Twin]:
+        by_kind: dict[SubjectKind, list[str]] = {}
+        for kind, key in keys:
+            by_kind.setdefault(kind, []).append(key)
+        found: dict[SubjectKey, Twin] = {}
+        conn = self._reader()
+        with sqlite_errors("load twins"):
+            for kind, ids in by_kind.items():
+                spec = TWIN_TABLES[kind]
+                for start in range(0, len(ids), _KEY_CHUNK):
+                    chunk = ids[start : start + _KEY_CHUNK]
+                    for key, doc in conn.execute(
+                        f"SELECT {spec.key}, doc FROM {spec.table} "
+                        f"WHERE {spec.key} IN ({_marks(len(chunk))})",
+                        chunk,
+                    ):
+                        found[(kind, key)] = spec.decode(doc)
+        return found
+
+    def commit(self, changes: ProjectionChanges) -> None:
+        with self._write_lock, sqlite_errors("commit projections"):
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_positions(conn, changes)
+                self._write(conn, changes)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _check_positions(conn: sqlite3.Connection, changes: ProjectionChanges) -> None:
+        stored = dict(
+            conn.execute(
+                "SELECT partition_id, next_offset FROM projection_positions WHERE consumer = ?",
+                (changes.consumer,),
+            ).fetchall()
+        )
+        for partition, offset in changes.start.items():
+            if stored.get(partition, 0) != offset:
+                raise ConflictError(
+                    f"partition {partition} of {changes.consumer!r} is at "
+                    f"{stored.get(partition, 0)}, not {offset}: another projector is running"
+                )
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection, changes: ProjectionChanges) -> None:
+        for kind, spec in TWIN_TABLES.items():
+            twins = [t for (k, _), t in changes.twins.items() if k is kind]
+            if not twins:
+                continue
+            if kind is SubjectKind.LOAN:
+                conn.executemany(
+                    "INSERT INTO loans (application_id, customer_id, updated_at, doc) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (application_id) DO UPDATE SET "
+                    "customer_id = excluded.customer_id, updated_at = excluded.updated_at, "
+                    "doc = excluded.doc",
+                    [
+                        (t.application_id, loan_customer(t), utc_text(t.last_updated), twin_doc(t))
+                        for t in twins
+                        if isinstance(t, LoanTwin)
+                    ],
+                )
+                continue
+            conn.executemany(
+                f"INSERT INTO {spec.table} ({spec.key}, updated_at, doc) VALUES (?, ?, ?) "
+                f"ON CONFLICT ({spec.key}) DO UPDATE SET updated_at = excluded.updated_at, "
+                "doc = excluded.doc",
+                [(subject_id(t), utc_text(t.last_updated), twin_doc(t)) for t in twins],
+            )
+        accounts = [
+            row
+            for (kind, _), twin in changes.twins.items()
+            if kind is SubjectKind.CUSTOMER and isinstance(twin, CustomerTwin)
+            for row in account_rows(twin, _money, utc_text)
+        ]
+        if accounts:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in ACCOUNT_COLUMNS[2:])
+            conn.executemany(
+                f"INSERT INTO accounts ({', '.join(ACCOUNT_COLUMNS)}) "
+                f"VALUES ({_marks(len(ACCOUNT_COLUMNS))}) "
+                f"ON CONFLICT (customer_id, account_id) DO UPDATE SET {updates}",
+                accounts,
+            )
+        if changes.transactions:
+            conn.executemany(
+                f"INSERT OR IGNORE INTO transactions ({', '.join(TRANSACTION_COLUMNS)}) "
+                f"VALUES ({_marks(len(TRANSACTION_COLUMNS))})",
+                [transaction_row(r, _money, utc_text) for r in changes.transactions],
+            )
+        if changes.alerts_raised:
+            conn.executemany(
+                f"INSERT OR IGNORE INTO fraud_alerts ({', '.join(ALERT_COLUMNS)}) "
+                f"VALUES ({_marks(len(ALERT_COLUMNS))})",
+                [alert_row(a, utc_text) for a in changes.alerts_raised],
+            )
+        if changes.alert_changes:
+            conn.executemany(
+                "UPDATE fraud_alerts SET status = ?, updated_at = ? WHERE alert_id = ?",
+                [(c.status, utc_text(c.updated_at), c.alert_id) for c in changes.alert_changes],
+            )
+        conn.executemany(
+            "INSERT INTO projection_positions (consumer, partition_id, next_offset) "
+            "VALUES (?, ?, ?) ON CONFLICT (consumer, partition_id) "
+            "DO UPDATE SET next_offset = excluded.next_offset",
+            [(changes.consumer, p, o) for p, o in changes.end.items()],
+        )
+
+    def reset(self) -> None:
+        with self._write_lock, sqlite_errors("reset projections"):
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for table in PROJECTION_TABLES:
+                    conn.execute(f"DELETE FROM {table}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    # --- reader side --------------------------------------------------------------------
+
+    def _doc(self, kind: SubjectKind, key: str) -> Twin | None:
+        spec = TWIN_TABLES[kind]
+        with sqlite_errors(f"read {spec.table}"):
+            row = (
+                self._reader()
+                .execute(f"SELECT doc FROM {spec.table} WHERE {spec.key} = ?", (key,))
+                .fetchone()
+            )
+        return None if row is None else spec.decode(row[0])
+
+    def customer(self, customer_id: str) -> CustomerTwin | None:
+        twin = self._doc(SubjectKind.CUSTOMER, customer_id)
+        return twin if isinstance(twin, CustomerTwin) else None
+
+    def branch(self, branch_id: str) -> BranchTwin | None:
+        twin = self._doc(SubjectKind.BRANCH, branch_id)
+        return twin if isinstance(twin, BranchTwin) else None
+
+    def loan(self, application_id: str) -> LoanTwin | None:
+        twin = self._doc(SubjectKind.LOAN, application_id)
+        return twin if isinstance(twin, LoanTwin) else None
+
+    def loans_of(self, customer_id: str) -> list[LoanTwin]:
+        with sqlite_errors("read loans"):
+            rows = (
+                self._reader()
+                .execute(
+                    "SELECT doc FROM loans WHERE customer_id = ? ORDER BY updated_at DESC",
+                    (customer_id,),
+                )
+                .fetchall()
+            )
+        return [
+            t
+            for (doc,) in rows
+            if isinstance(t := codec.decode_twin(SubjectKind.LOAN, doc), LoanTwin)
+        ]
+
+    def transactions(self, customer_id: str, limit: int, offset: int) -> Page[TransactionRecord]:
+        conn = self._reader()
+        with sqlite_errors("read transactions"):
+            total = conn.execute(
+                "SELECT COUNT(*) FROM transactions WHERE customer_id = ?", (customer_id,)
+            ).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions "
+                "WHERE customer_id = ? ORDER BY occurred_at DESC, transaction_id DESC "
+                "LIMIT ? OFFSET ?",
+                (customer_id, limit, offset),
+            ).fetchall()
+        return Page([transaction_from_row(r, parse_utc) for r in rows], int(total))
+
+    def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
+        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+        conn = self._reader()
+        with sqlite_errors("read fraud alerts"):
+            total = conn.execute(f"SELECT COUNT(*) FROM fraud_alerts {where}", params).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {', '.join(ALERT_COLUMNS)} FROM fraud_alerts {where} "
+                "ORDER BY raised_at DESC, alert_id DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return Page([alert_from_row(r, parse_utc) for r in rows], int(total))
+
+    def ping(self) -> None:
+        with sqlite_errors("reach the state store"):
+            self._reader().execute("SELECT 1 FROM projection_positions LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
+        self._readers.close()

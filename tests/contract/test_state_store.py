@@ -1,0 +1,192 @@
+"""One contract, every state-store adapter: memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from banktwin.adapters import open_state_store
+from banktwin.domain.customer import FraudAlert
+from banktwin.domain.events import SubjectKind
+from banktwin.domain.records import AlertStatusChange, records_for
+from banktwin.domain.twin import fold
+from banktwin.errors import ConflictError
+from banktwin.store.port import ProjectionChanges, StateStore
+from tests.factories import T0, event, new_id, opened, posted, registered
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    if request.param == "memory":
+        url = "memory://"
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    s = open_state_store(url)
+    yield s
+    s.close()
+
+
+def _customer(customer_id: str, n_transactions: int = 3):  # type: ignore[no-untyped-def]
+    events = [registered(customer_id), opened(customer_id, balance="1000.00")]
+    events += [
+        posted(customer_id, amount=f"{i + 1}.50", minutes=i + 1) for i in range(n_transactions)
+    ]
+    return fold(events), events
+
+
+def _alert(customer_id: str, minutes: int, status: str = "open") -> FraudAlert:
+    at = T0 + timedelta(minutes=minutes)
+    return FraudAlert(
+        new_id(), customer_id, "TX1", "high", status, 0.9, ("burst",), ("R1",), at, at
+    )
+
+
+class TestStateStoreContract:
+    def test_commit_then_load_and_read_back_equal_twins(self, store: StateStore) -> None:
+        cid = new_id()
+        twin, events = _customer(cid)
+        key = (SubjectKind.CUSTOMER, cid)
+        rows = [r for e in events for r in records_for(e)]
+        store.commit(
+            ProjectionChanges(
+                "twin", start={0: 0}, end={0: len(events)}, twins={key: twin}, transactions=rows
+            )
+        )  # type: ignore[arg-type]
+        assert store.load([key, (SubjectKind.CUSTOMER, new_id())]) == {key: twin}
+        assert store.customer(cid) == twin
+        assert store.customer(new_id()) is None
+        assert store.positions("twin") == {0: len(events)}
+        assert store.positions("someone-else") == {}
+
+    def test_balances_stay_exact_decimals(self, store: StateStore) -> None:
+        cid = new_id()
+        twin = fold([opened(cid, balance="0.10"), posted(cid, amount="0.20", direction="credit")])
+        store.commit(ProjectionChanges("twin", {}, {0: 2}, {(SubjectKind.CUSTOMER, cid): twin}))  # type: ignore[dict-item]
+        loaded = store.customer(cid)
+        assert loaded is not None and loaded.accounts[0].balance == Decimal("0.30")
+
+    def test_a_commit_from_stale_positions_is_refused_and_writes_nothing(
+        self, store: StateStore
+    ) -> None:
+        cid = new_id()
+        twin, _ = _customer(cid)
+        store.commit(ProjectionChanges("twin", {0: 0}, {0: 5}))
+        with pytest.raises(ConflictError):
+            store.commit(
+                ProjectionChanges("twin", {0: 0}, {0: 9}, twins={(SubjectKind.CUSTOMER, cid): twin})
+            )  # type: ignore[dict-item]
+        assert store.customer(cid) is None
+        assert store.positions("twin") == {0: 5}
+
+    def test_transactions_page_newest_first_with_total(self, store: StateStore) -> None:
+        cid = new_id()
+        twin, events = _customer(cid, n_transactions=7)
+        rows = [r for e in events for r in records_for(e)]
+        store.commit(
+            ProjectionChanges(
+                "twin",
+                {},
+                {0: 9},
+                {(SubjectKind.CUSTOMER, cid): twin},  # type: ignore[dict-item]
+                transactions=rows,
+            )
+        )  # type: ignore[arg-type]
+        page = store.transactions(cid, limit=3, offset=2)
+        assert page.total == 7
+        assert [t.amount for t in page.items] == [Decimal("5.50"), Decimal("4.50"), Decimal("3.50")]
+        assert page.items[0].merchant == "Corner Grocery"
+        assert page.items[0].occurred_at == T0 + timedelta(minutes=5)
+        assert store.transactions(new_id(), 10, 0).total == 0
+
+    def test_fraud_alerts_filter_by_status_and_follow_status_changes(
+        self, store: StateStore
+    ) -> None:
+        cid = new_id()
+        alerts = [_alert(cid, minutes=i) for i in range(5)]
+        store.commit(ProjectionChanges("twin", {}, {0: 5}, alerts_raised=alerts))
+        store.commit(
+            ProjectionChanges(
+                "twin",
+                {0: 5},
+                {0: 6},
+                alert_changes=[AlertStatusChange(alerts[1].alert_id, "false_positive", T0)],
+            )
+        )
+        everything = store.fraud_alerts(None, 10, 0)
+        assert everything.total == 5
+        assert [a.alert_id for a in everything.items] == [a.alert_id for a in reversed(alerts)]
+        open_page = store.fraud_alerts("open", 2, 0)
+        assert open_page.total == 4 and len(open_page.items) == 2
+        closed = store.fraud_alerts("false_positive", 10, 0)
+        assert [a.alert_id for a in closed.items] == [alerts[1].alert_id]
+        assert closed.items[0].reasons == ("burst",)
+
+    def test_branches_and_loans_are_stored_by_kind(self, store: StateStore) -> None:
+        branch_id, loan_id, cid = new_id(), new_id(), new_id()
+        branch = fold([event("branch.opened", branch_id, {"name": "Main St", "capacity": 40})])
+        loan = fold(
+            [
+                event(
+                    "loan.submitted",
+                    loan_id,
+                    {
+                        "customerId": cid,
+                        "product": "personal",
+                        "amount": "5000",
+                        "currency": "EUR",
+                        "termMonths": 24,
+                    },
+                )
+            ]
+        )
+        store.commit(
+            ProjectionChanges(
+                "twin",
+                {},
+                {0: 2},
+                {
+                    (SubjectKind.BRANCH, branch_id): branch,  # type: ignore[dict-item]
+                    (SubjectKind.LOAN, loan_id): loan,  # type: ignore[dict-item]
+                },
+            )
+        )
+        assert store.branch(branch_id) == branch
+        assert store.loan(loan_id) == loan
+        assert store.loans_of(cid) == [loan]
+        assert store.customer(branch_id) is None
+
+    def test_reset_forgets_everything(self, store: StateStore) -> None:
+        cid = new_id()
+        twin, _ = _customer(cid)
+        store.commit(
+            ProjectionChanges(
+                "twin",
+                {},
+                {0: 4},
+                {(SubjectKind.CUSTOMER, cid): twin},  # type: ignore[dict-item]
+                alerts_raised=[_alert(cid, 1)],
+            )
+        )
+        store.reset()
+        assert store.customer(cid) is None
+        assert store.positions("twin") == {}
+        assert store.fraud_alerts(None, 10, 0).total == 0
+
+    def test_updating_a_twin_replaces_it(self, store: StateStore) -> None:
+        cid = new_id()
+        twin, _ = _customer(cid)
+        key = (SubjectKind.CUSTOMER, cid)
+        store.commit(ProjectionChanges("twin", {}, {0: 1}, {key: twin}))  # type: ignore[dict-item]
+        newer = replace(twin, name="Jane Roe")  # type: ignore[arg-type]
+        store.commit(ProjectionChanges("twin", {0: 1}, {0: 2}, {key: newer}))
+        assert store.customer(cid) == newer
+
+    def test_ping_succeeds_on_a_reachable_store(self, store: StateStore) -> None:
+        store.ping()

@@ -1,0 +1,436 @@
+"""The REST API end to end over HTTP (TestClient), on a real SQLite log and store."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from banktwin.api.schemas import (
+    BatchReceiptPublic,
+    BranchStatePublic,
+    CustomerPublic,
+    FraudAlertPublic,
+    ReceiptPublic,
+    RiskScorePublic,
+    TransactionPublic,
+)
+from tests.integration.conftest import Api
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def txn(amount: str, minutes: int = 0, **extra: Any) -> dict[str, Any]:
+    at = datetime(2025, 9, 15, 14, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+    return {
+        "type": "transaction.posted",
+        "occurredAt": at.isoformat(),
+        "payload": {
+            "transactionId": f"TX{uuid.uuid4().hex[:10]}",
+            "accountId": "ACC123",
+            "amount": amount,
+            "currency": "EUR",
+            "channel": "card_present",
+            "merchant": "Grocer",
+            "location": {"country": "DE", "city": "Berlin"},
+            **extra,
+        },
+    }
+
+
+def seed_customer(api: Api, cid: str, transactions: int = 0) -> None:
+    events = [
+        {
+            "type": "customer.registered",
+            "occurredAt": "2025-09-01T09:00:00Z",
+            "payload": {"name": "Jane Doe", "dob": "1986-07-12", "email": "jane@example.com"},
+        },
+        {
+            "type": "account.opened",
+            "occurredAt": "2025-09-01T09:05:00Z",
+            "payload": {
+                "accountId": "ACC123",
+                "type": "checking",
+                "currency": "EUR",
+                "balance": 14523.50,
+            },
+        },
+        {
+            "type": "account.opened",
+            "occurredAt": "2025-09-01T09:06:00Z",
+            "payload": {
+                "accountId": "ACC456",
+                "type": "savings",
+                "currency": "EUR",
+                "balance": "9820.00",
+            },
+        },
+    ] + [txn(f"{i + 1}.00", minutes=i) for i in range(transactions)]
+    for e in events:
+        r = api.post(f"/v1/customers/{cid}/events", json=e)
+        assert r.status_code == 202, r.text
+    api.project()
+
+
+# --- the seed's endpoints -------------------------------------------------------------------
+
+
+def test_get_customer_has_the_seed_example_shape(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid)
+    r = api.get(f"/v1/customers/{cid}")
+    assert r.status_code == 200
+    body = r.json()
+    assert list(body)[:6] == ["customerId", "name", "dob", "accounts", "riskScore", "lastUpdated"]
+    assert body["customerId"] == cid and body["name"] == "Jane Doe" and body["dob"] == "1986-07-12"
+    first = body["accounts"][0]
+    assert (first["accountId"], first["balance"], first["type"]) == ("ACC123", 14523.5, "checking")
+    assert body["riskScore"] is None and body["lastUpdated"] == "2025-09-01T09:06:00Z"
+    assert b'"balance":14523.50' in r.content  # money is an exact JSON number
+    CustomerPublic.model_validate(body)
+
+
+def test_unknown_and_malformed_ids(api: Api) -> None:
+    r = api.get(f"/v1/customers/{new_id()}")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 404 and "no customer" in r.json()["detail"]
+    r = api.get("/v1/customers/not-a-uuid")
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "customerId"
+    assert api.get(f"/v1/branches/{new_id()}/state").status_code == 404
+    assert api.get(f"/v1/risk-scores/{new_id()}").status_code == 404
+
+
+def test_post_event_is_202_and_idempotent_by_event_id(api: Api) -> None:
+    cid, eid = new_id(), new_id()
+    body = {"eventId": eid, "type": "customer.registered", "payload": {"name": "A"}}
+    first = api.post(f"/v1/customers/{cid}/events", json=body)
+    assert first.status_code == 202
+    ReceiptPublic.model_validate(first.json())
+    assert first.json()["eventId"] == eid and first.json()["duplicate"] is False
+    again = api.post(f"/v1/customers/{cid}/events", json=body)
+    assert again.status_code == 202 and again.json()["duplicate"] is True
+    assert again.json()["offset"] == first.json()["offset"]
+    assert api.logged() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {
+                "type": "transaction.posted",
+                "payload": {
+                    "accountId": "A",
+                    "amount": "-5",
+                    "currency": "EUR",
+                    "channel": "atm",
+                    "transactionId": "T",
+                },
+            },
+            "payload.amount",
+        ),
+        ({"type": "customer.teleported", "payload": {}}, "type"),
+        ({"type": "branch.opened", "payload": {}}, "type"),
+        ({"type": "loan.sla_breached", "payload": {}}, "type"),
+        ({"type": "customer.registered", "payload": {"name": "A"}, "extra": 1}, "extra"),
+        (
+            {"type": "customer.registered", "payload": {"name": "A", "shoeSize": 9}},
+            "payload.shoeSize",
+        ),
+        ({"type": "customer.registered", "version": 7, "payload": {"name": "A"}}, "version"),
+        (
+            {
+                "type": "customer.registered",
+                "occurredAt": "2999-01-01T00:00:00Z",
+                "payload": {"name": "A"},
+            },
+            "occurredAt",
+        ),
+        (
+            {
+                "type": "customer.registered",
+                "occurredAt": "2025-01-01T00:00:00",
+                "payload": {"name": "A"},
+            },
+            "occurredAt",
+        ),
+        (
+            {"type": "customer.login", "payload": {"channel": "mobile"}, "subjectId": "x"},
+            "subjectId",
+        ),
+        ([1, 2], "body"),
+    ],
+)
+def test_invalid_events_get_400_naming_the_field_and_never_reach_the_log(
+    api: Api, body: Any, field: str
+) -> None:
+    r = api.post(f"/v1/customers/{new_id()}/events", json=body)
+    assert r.status_code == 400, r.text
+    problem = r.json()
+    assert r.headers["content-type"] == "application/problem+json"
+    assert problem["type"] == "/problems/validation-error" and problem["status"] == 400
+    assert problem["errors"][0]["field"] == field
+    assert field in problem["detail"] and "Traceback" not in r.text
+    assert api.logged() == 0
+
+
+def test_malformed_json_wrong_type_and_oversized_bodies(api: Api) -> None:
+    url = f"/v1/customers/{new_id()}/events"
+    r = api.post(url, content=b"{nope", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["type"] == "/problems/malformed-json"
+    r = api.post(url, content=b"name=A", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415 and "application/json" in r.json()["detail"]
+    big = {"type": "customer.registered", "payload": {"name": "A" * 5000}}
+    r = api.post(url, json=big)
+    assert r.status_code == 413 and r.json()["title"] == "Content Too Large"
+    assert api.logged() == 0
+
+
+def test_transactions_are_newest_first_with_total_and_links(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid, transactions=7)
+    r = api.get(f"/v1/customers/{cid}/transactions?limit=3&offset=3")
+    assert r.status_code == 200
+    items = r.json()
+    assert [t["amount"] for t in items] == [4.0, 3.0, 2.0]
+    for t in items:
+        TransactionPublic.model_validate(t)
+    assert r.headers["X-Total-Count"] == "7"
+    link = r.headers["Link"]
+    assert 'offset=6>; rel="next"' in link and 'offset=0>; rel="prev"' in link
+    assert api.get(f"/v1/customers/{new_id()}/transactions").status_code == 404
+    assert api.get(f"/v1/customers/{cid}/transactions?limit=5000").status_code == 400
+
+
+def test_balances_follow_transactions(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid, transactions=3)
+    body = api.get(f"/v1/customers/{cid}").json()
+    assert body["accounts"][0]["balance"] == pytest.approx(14523.50 - 6)
+    assert body["transactionCount"] == 3 and body["recentTransactions"][0]["amount"] == 3.0
+
+
+def test_as_of_shows_the_past(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid, transactions=3)
+    r = api.get(f"/v1/customers/{cid}", params={"asOf": "2025-09-15T14:01:30Z"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["accounts"][0]["balance"] == pytest.approx(14523.50 - 3)
+    assert body["transactionCount"] == 2
+    assert (
+        api.get(f"/v1/customers/{cid}", params={"asOf": "2020-01-01T00:00:00Z"}).status_code == 404
+    )
+    assert api.get(f"/v1/customers/{cid}", params={"asOf": "yesterday"}).status_code == 400
+
+
+def test_risk_score_and_fraud_alerts_read_what_the_log_says(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid)
+    assert api.get(f"/v1/risk-scores/{cid}").status_code == 404
+    alerts = [new_id() for _ in range(3)]
+    events = [
+        {
+            "type": "risk.score_updated",
+            "subjectId": cid,
+            "payload": {"scoreId": new_id(), "score": 0.78, "modelVersion": "RiskScore_v1"},
+        }
+    ]
+    events += [
+        {
+            "type": "fraud.alert_raised",
+            "subjectId": cid,
+            "occurredAt": f"2025-09-15T14:0{i}:00Z",
+            "payload": {"alertId": a, "transactionId": f"TX{i}", "severity": "high"},
+        }
+        for i, a in enumerate(alerts)
+    ]
+    events += [
+        {
+            "type": "fraud.alert_status_changed",
+            "subjectId": cid,
+            "occurredAt": "2025-09-15T15:00:00Z",
+            "payload": {"alertId": alerts[0], "status": "confirmed_fraud"},
+        }
+    ]
+    r = api.post("/v1/events", json=events)
+    assert r.status_code == 202, r.text
+    BatchReceiptPublic.model_validate(r.json())
+    api.project()
+    risk = api.get(f"/v1/risk-scores/{cid}").json()
+    RiskScorePublic.model_validate(risk)
+    assert risk["score"] == 0.78 and risk["modelVersion"] == "RiskScore_v1"
+    assert api.get(f"/v1/customers/{cid}").json()["riskScore"] == 0.78
+    page = api.get("/v1/fraud-alerts?limit=2")
+    assert page.headers["X-Total-Count"] == "3"
+    assert [a["alertId"] for a in page.json()] == [alerts[2], alerts[1]]
+    for a in page.json():
+        FraudAlertPublic.model_validate(a)
+    confirmed = api.get("/v1/fraud-alerts?status=confirmed_fraud").json()
+    assert [a["alertId"] for a in confirmed] == [alerts[0]]
+    bad = api.get("/v1/fraud-alerts?status=maybe")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "status"
+
+
+def test_batch_accepts_ndjson_and_is_all_or_nothing(api: Api) -> None:
+    cid = new_id()
+    good = [
+        {"type": "customer.registered", "subjectId": cid, "payload": {"name": "A"}},
+        {"type": "customer.login", "subjectId": cid, "payload": {"channel": "web"}},
+    ]
+    bad = [*good, {"type": "customer.login", "subjectId": cid, "payload": {"channel": "fax"}}]
+    r = api.post("/v1/events", json=bad)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "[2].payload.channel"
+    assert api.logged() == 0
+    ndjson = b"\n".join(orjson.dumps(e) for e in good)
+    r = api.post("/v1/events", content=ndjson, headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 202 and r.json()["accepted"] == 2
+    r = api.post("/v1/events", json=[{"type": "customer.login", "payload": {"channel": "web"}}])
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "[0].subjectId"
+    big = [{"type": "customer.registered", "subjectId": cid, "payload": {"name": "A" * 150}}] * 2000
+    assert api.post("/v1/events", json=big).status_code == 413
+
+
+def test_branch_state_and_loan_events_through_the_branch(api: Api) -> None:
+    bid, loan, cid = new_id(), new_id(), new_id()
+    events = [
+        {
+            "type": "branch.opened",
+            "payload": {
+                "name": "Main St",
+                "capacity": 20,
+                "services": [{"service": "teller", "avgHandlingMinutes": 5}],
+            },
+        },
+        {"type": "branch.staff_checked_in", "payload": {"staffId": "S1"}},
+        {"type": "queue.joined", "payload": {"ticketId": "T1", "service": "teller"}},
+        {"type": "queue.joined", "payload": {"ticketId": "T2", "service": "teller"}},
+        {
+            "type": "loan.submitted",
+            "subjectId": loan,
+            "payload": {
+                "customerId": cid,
+                "product": "personal",
+                "amount": "5000",
+                "currency": "EUR",
+                "termMonths": 12,
+            },
+        },
+    ]
+    for e in events:
+        r = api.post(f"/v1/branches/{bid}/events", json=e)
+        assert r.status_code == 202, r.text
+    r = api.post(
+        f"/v1/branches/{bid}/events", json={"type": "customer.login", "payload": {"channel": "web"}}
+    )
+    assert r.status_code == 400 and "/v1/customers/" in r.json()["detail"]
+    api.project()
+    state = api.get(f"/v1/branches/{bid}/state").json()
+    BranchStatePublic.model_validate(state)
+    assert state["staffAvailable"] == 1 and state["occupancy"]["customers"] == 2
+    assert state["queues"][0]["length"] == 2 and state["queues"][0]["estimatedWaitMinutes"] == 10
+    loans = api.get(f"/v1/customers/{cid}").status_code
+    assert loans == 404  # the customer never registered; the loan is still tracked
+    assert api.runtime.store.loan(loan) is not None
+    assert api.runtime.store.loan(loan).branch_id == bid  # type: ignore[union-attr]
+
+
+# --- security -------------------------------------------------------------------------------
+
+
+def test_every_endpoint_needs_a_token_with_the_right_scope(api: Api) -> None:
+    cid = new_id()
+    r = api.client.get(f"/v1/customers/{cid}")
+    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    r = api.client.get(f"/v1/customers/{cid}", headers={"Authorization": "Bearer forged"})
+    assert r.status_code == 401
+    body = {"type": "customer.registered", "payload": {"name": "A"}}
+    r = api.post(f"/v1/customers/{cid}/events", who="reader", json=body)
+    assert r.status_code == 403 and "digitaltwin.write" in r.json()["detail"]
+    assert api.get(f"/v1/customers/{cid}", who="writer").status_code == 403
+    assert api.get("/v1/fraud-alerts", who="reader").status_code == 200
+    assert api.post("/v1/events", who="writer", json=[body | {"subjectId": cid}]).status_code == 202
+    for open_path in ("/healthz", "/readyz", "/openapi.json"):
+        assert api.client.get(open_path).status_code == 200
+
+
+def test_token_endpoint_follows_rfc_6749(api: Api) -> None:
+    c = api.client
+    ok = c.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("reader", "reader-secret-123"),
+    )
+    assert ok.status_code == 200 and ok.json()["scope"] == "digitaltwin.read"
+    assert ok.headers["cache-control"] == "no-store"
+    wrong = c.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "reader", "client_secret": "guess"},
+    )
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+    grant = c.post("/oauth/token", data={"grant_type": "password"})
+    assert grant.json()["error"] == "unsupported_grant_type"
+    scope = c.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "digitaltwin.admin"},
+        auth=("reader", "reader-secret-123"),
+    )
+    assert scope.status_code == 400 and scope.json()["error"] == "invalid_scope"
+    narrowed = c.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "digitaltwin.read"},
+        auth=("admin", "admin-secret-123"),
+    )
+    token = narrowed.json()["access_token"]
+    r = c.post(
+        f"/v1/customers/{new_id()}/events",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"type": "customer.registered", "payload": {"name": "A"}},
+    )
+    assert r.status_code == 403
+
+
+# --- operations -----------------------------------------------------------------------------
+
+
+def test_readiness_reports_the_projector_lag(api: Api) -> None:
+    api.post(
+        f"/v1/customers/{new_id()}/events",
+        json={"type": "customer.registered", "payload": {"name": "A"}},
+    )
+    r = api.client.get("/readyz")
+    assert r.status_code == 200 and r.json()["projector"]["lag"] == 1
+    api.project()
+    assert api.client.get("/readyz").json()["projector"]["lag"] == 0
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_openapi_documents_the_seed_endpoints_with_400_not_422(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    for path in (
+        "/v1/customers/{customerId}",
+        "/v1/customers/{customerId}/events",
+        "/v1/branches/{branchId}/state",
+        "/v1/risk-scores/{customerId}",
+        "/v1/fraud-alerts",
+        "/v1/events",
+    ):
+        assert path in spec["paths"]
+    text = orjson.dumps(spec).decode()
+    assert '"422"' not in text
+    assert "clientCredentials" in text
+    event_in = spec["components"]["schemas"]["EventIn"]
+    assert "transaction.posted" in event_in["x-event-types"]
+    assert (
+        spec["components"]["schemas"]["TransactionPosted"]["properties"]["cardToken"][
+            "x-sensitivity"
+        ]
+        == "card"
+    )
+    assert api.client.get("/docs").status_code == 200

@@ -1,0 +1,180 @@
+"""Customer rules: profile, consent, accounts, transactions, behaviour, scores, alerts."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from banktwin.domain.completeness import data_completeness, missing_facts
+from banktwin.domain.customer import CustomerTwin
+from banktwin.domain.customer_rules import RECENT_TRANSACTIONS, apply_customer_event
+from banktwin.domain.events import Event
+from banktwin.domain.twin import apply, fold
+from tests.factories import T0, event, new_id, opened, posted, registered
+
+
+def customer(*events: Event) -> CustomerTwin:
+    twin = fold(events)
+    assert isinstance(twin, CustomerTwin)
+    return twin
+
+
+CID = new_id()
+
+
+def test_registration_sets_profile_and_consent() -> None:
+    c = customer(registered(CID))
+    assert c.registered and c.name == "Jane Doe" and c.dob == date(1986, 7, 12)
+    assert c.consent.processing and not c.consent.marketing and c.consent_recorded
+    assert c.last_updated == T0 and c.events_applied == 1
+
+
+def test_profile_update_changes_only_given_fields_and_null_clears() -> None:
+    c = customer(
+        registered(CID),
+        event("customer.profile_updated", CID, {"email": "new@example.com", "phone": None}),
+    )
+    assert c.email == "new@example.com" and c.phone is None and c.name == "Jane Doe"
+
+
+def test_consent_change_is_partial() -> None:
+    c = customer(
+        registered(CID), event("customer.consent_changed", CID, {"consent": {"marketing": True}})
+    )
+    assert c.consent.marketing and c.consent.processing
+
+
+def test_posted_debit_moves_the_balance_and_credit_adds() -> None:
+    c = customer(
+        opened(CID, balance="100.00"),
+        posted(CID, amount="30.25", minutes=1),
+        posted(CID, amount="10.00", direction="credit", minutes=2),
+    )
+    assert c.accounts[0].balance == Decimal("79.75")
+    assert c.transaction_count == 2
+
+
+def test_balance_changed_sets_the_absolute_balance_and_status_changes() -> None:
+    c = customer(
+        opened(CID),
+        event("account.balance_changed", CID, {"accountId": "ACC123", "balance": "14523.50"}),
+        event("account.status_changed", CID, {"accountId": "ACC123", "status": "frozen"}),
+    )
+    assert c.accounts[0].balance == Decimal("14523.50") and c.accounts[0].status == "frozen"
+
+
+def test_a_transaction_before_the_account_opens_keeps_its_effect() -> None:
+    c = customer(posted(CID, amount="5.00"), opened(CID, balance="100.00", minutes=1))
+    account = c.accounts[0]
+    assert account.type == "checking" and account.balance == Decimal("-5.00")
+
+
+def test_recent_transactions_are_newest_first_and_bounded() -> None:
+    events = [opened(CID)] + [posted(CID, amount=f"{i + 1}.00", minutes=i) for i in range(25)]
+    c = customer(*events)
+    assert len(c.recent_transactions) == RECENT_TRANSACTIONS
+    assert c.recent_transactions[0].amount == Decimal("25.00")
+
+
+def test_transactions_record_channels_countries_and_devices() -> None:
+    e = event(
+        "transaction.posted",
+        CID,
+        {
+            "transactionId": "T1",
+            "accountId": "A",
+            "amount": "9.99",
+            "currency": "EUR",
+            "channel": "ecommerce",
+            "deviceId": "dev_1",
+            "location": {"country": "FR"},
+        },
+    )
+    c = customer(e)
+    assert dict(c.channel_counts) == {"ecommerce": 1}
+    assert dict(c.country_counts) == {"FR": 1}
+    assert c.behaviour.devices[0].device_id == "dev_1"
+
+
+def test_logins_and_new_devices_are_behavioural_signals() -> None:
+    c = customer(
+        event("customer.device_seen", CID, {"deviceId": "dev_a", "platform": "ios"}),
+        event("customer.login", CID, {"channel": "mobile", "deviceId": "dev_a"}, minutes=1),
+        event("customer.login", CID, {"channel": "web", "success": False}, minutes=2),
+        event(
+            "customer.login",
+            CID,
+            {"channel": "web", "deviceId": "dev_b", "ipCountry": "RO"},
+            minutes=3,
+        ),
+    )
+    b = c.behaviour
+    assert (b.login_count, b.failed_login_count) == (2, 1)
+    assert b.last_login_channel == "web" and b.last_login_country == "RO"
+    assert [d.device_id for d in b.devices] == ["dev_b", "dev_a"]
+    assert b.devices[1].platform == "ios"
+    assert b.last_new_device_at == T0.replace(minute=3)
+
+
+def test_an_older_credit_report_does_not_replace_a_newer_one() -> None:
+    c = customer(
+        event("credit.score_received", CID, {"score": 720, "bureau": "X"}, minutes=10),
+        event("credit.score_received", CID, {"score": 600, "bureau": "X"}, minutes=5),
+    )
+    assert c.credit is not None and c.credit.score == 720
+
+
+def test_risk_score_update_keeps_model_version_and_reasons() -> None:
+    score_id = new_id()
+    c = customer(
+        event(
+            "risk.score_updated",
+            CID,
+            {
+                "scoreId": score_id,
+                "score": 0.78,
+                "modelVersion": "RiskScore_v3",
+                "reasons": [{"feature": "spend_7d", "contribution": 0.3, "value": 1200}],
+            },
+        )
+    )
+    assert c.risk is not None and c.risk.score == 0.78 and c.risk.reasons[0].feature == "spend_7d"
+
+
+def test_alerts_open_and_leave_the_open_list_when_settled() -> None:
+    a1, a2 = new_id(), new_id()
+    raised = [
+        event("fraud.alert_raised", CID, {"alertId": a, "transactionId": "T1", "severity": "high"})
+        for a in (a1, a2)
+    ]
+    c = customer(
+        *raised,
+        event("fraud.alert_status_changed", CID, {"alertId": a1, "status": "investigating"}),
+        event("fraud.alert_status_changed", CID, {"alertId": a2, "status": "false_positive"}),
+    )
+    assert [(a.alert_id, a.status) for a in c.open_alerts] == [(a1, "investigating")]
+    assert c.alert_count == 2
+
+
+def test_completeness_counts_the_known_facts() -> None:
+    bare = customer(event("customer.registered", CID, {"name": "X"}))
+    assert missing_facts(bare) == ["dob", "email", "address", "phone", "accounts", "creditScore"]
+    assert data_completeness(bare) == 25.0
+    full = customer(
+        registered(CID),
+        opened(CID),
+        event("credit.score_received", CID, {"score": 700, "bureau": "B"}),
+    )
+    assert data_completeness(full) == 100.0
+
+
+def test_apply_is_pure_the_old_state_is_untouched() -> None:
+    before = customer(opened(CID, balance="10.00"))
+    after = apply_customer_event(before, posted(CID, amount="1.00"))
+    assert before.accounts[0].balance == Decimal("10.00")
+    assert after.accounts[0].balance == Decimal("9.00")
+
+
+def test_customer_events_derive_nothing() -> None:
+    _, derived = apply(None, registered(CID))
+    assert derived == []

@@ -1,0 +1,214 @@
+"""The projector on the in-memory fakes: exactly-once application, derived events, retries."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Sequence
+from datetime import timedelta
+
+import pytest
+
+from banktwin.domain.customer import CustomerTwin
+from banktwin.domain.events import Event, SubjectKind
+from banktwin.domain.twin import Twin
+from banktwin.errors import ConflictError, UnavailableError
+from banktwin.log.memory import InMemoryEventLog
+from banktwin.log.port import AppendResult
+from banktwin.projector.as_of import twin_as_of
+from banktwin.projector.projector import Projector
+from banktwin.projector.replay import rebuild_projections
+from banktwin.store.memory import InMemoryStateStore
+from banktwin.store.port import ProjectionChanges, SubjectKey
+from tests.factories import T0, event, new_id, opened, posted, registered
+
+
+def test_applies_everything_once_across_partitions() -> None:
+    log, store = InMemoryEventLog(partitions=4), InMemoryStateStore()
+    customers = [new_id() for _ in range(20)]
+    log.append([registered(c) for c in customers] + [opened(c, minutes=1) for c in customers])
+    log.append([posted(c, amount="1.00", minutes=2) for c in customers])
+    projector = Projector(log, store, batch_size=16)
+    assert projector.lag() == 60
+    assert projector.run_until_caught_up() == 60
+    assert projector.lag() == 0 and projector.run_once() == 0
+    for c in customers:
+        twin = store.customer(c)
+        assert twin is not None and twin.accounts[0].balance == 99 and twin.events_applied == 3
+    assert store.transactions(customers[0], 10, 0).total == 1
+
+
+def test_derived_events_are_appended_once_and_then_applied() -> None:
+    log, store = InMemoryEventLog(), InMemoryStateStore()
+    loan_id = new_id()
+    log.append(
+        [
+            event(
+                "loan.submitted",
+                loan_id,
+                {
+                    "customerId": new_id(),
+                    "product": "auto",
+                    "amount": "9000",
+                    "currency": "EUR",
+                    "termMonths": 36,
+                },
+            ),
+            event("loan.stage_changed", loan_id, {"stage": "underwriting"}, minutes=600),
+        ]
+    )
+    projector = Projector(log, store)
+    projector.run_until_caught_up()
+    assert [le.event.type for le in log.read(0, 0, 10)] == [
+        "loan.submitted",
+        "loan.stage_changed",
+        "loan.sla_breached",
+    ]
+    loan = store.loan(loan_id)
+    assert loan is not None and loan.sla_breaches == 1
+
+
+class CrashingStore(InMemoryStateStore):
+    """Fails the first commit after doing nothing: as if the process died before committing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def commit(self, changes: ProjectionChanges) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise UnavailableError("disk went away")
+        super().commit(changes)
+
+
+def test_a_failed_commit_is_retried_from_the_same_position_without_duplicates() -> None:
+    log, store = InMemoryEventLog(), CrashingStore()
+    loan_id, cid = new_id(), new_id()
+    log.append(
+        [
+            registered(cid),
+            opened(cid),
+            posted(cid, amount="5.00"),
+            event(
+                "loan.submitted",
+                loan_id,
+                {
+                    "customerId": cid,
+                    "product": "auto",
+                    "amount": "9000",
+                    "currency": "EUR",
+                    "termMonths": 36,
+                },
+            ),
+            event("loan.decided", loan_id, {"decision": "rejected"}, minutes=24 * 60),
+        ]
+    )
+    projector = Projector(log, store)
+    with pytest.raises(UnavailableError):
+        projector.run_once()
+    assert store.customer(cid) is None
+    projector.run_until_caught_up()
+    twin = store.customer(cid)
+    assert twin is not None and twin.accounts[0].balance == 95 and twin.events_applied == 3
+    types = [le.event.type for le in log.read(0, 0, 100)]
+    assert types.count("loan.sla_breached") == 1  # re-derived with the same id: a no-op
+
+
+def test_two_projectors_on_one_store_never_double_apply() -> None:
+    log, store = InMemoryEventLog(), InMemoryStateStore()
+    cid = new_id()
+    log.append([opened(cid, balance="100.00")] + [posted(cid, amount="1.00") for _ in range(50)])
+    first, second = Projector(log, store, batch_size=10), Projector(log, store, batch_size=10)
+    second.positions()  # both start from position 0
+    first.run_once()
+    with pytest.raises(ConflictError):
+        second.run_once()  # it read from position 0, the store is at 10 now
+    for projector in (second, first, second, first, second, first):
+        try:
+            projector.run_until_caught_up()
+        except ConflictError:
+            continue
+    twin = store.customer(cid)
+    assert twin is not None and twin.accounts[0].balance == 50
+
+
+class SlowLoadStore(InMemoryStateStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+
+    def load(self, keys: Collection[SubjectKey]) -> dict[SubjectKey, Twin]:
+        self.loads += 1
+        return super().load(keys)
+
+
+def test_a_batch_loads_each_twin_once() -> None:
+    log, store = InMemoryEventLog(), SlowLoadStore()
+    cid = new_id()
+    log.append([posted(cid) for _ in range(100)])
+    Projector(log, store, batch_size=1000).run_once()
+    assert store.loads == 1
+
+
+def test_run_forever_stops_on_request_and_retries_failures() -> None:
+    log, store = InMemoryEventLog(), CrashingStore()
+    cid = new_id()
+    log.append([registered(cid)])
+    projector = Projector(log, store)
+    stop = threading.Event()
+    thread = threading.Thread(target=projector.run_forever, args=(stop,))
+    thread.start()
+    for _ in range(200):
+        if store.customer(cid) is not None:
+            break
+        stop.wait(0.05)
+    stop.set()
+    projector.notify()
+    thread.join(5)
+    assert store.customer(cid) is not None
+    assert projector.status.last_error is None and not projector.status.running
+
+
+def test_replay_rebuilds_the_same_twin() -> None:
+    log, store = InMemoryEventLog(partitions=2), InMemoryStateStore()
+    cids = [new_id() for _ in range(5)]
+    log.append([e for c in cids for e in (registered(c), opened(c), posted(c, minutes=1))])
+    Projector(log, store).run_until_caught_up()
+    before = {c: store.customer(c) for c in cids}
+    seen: list[int] = []
+    applied = rebuild_projections(log, store, on_start=seen.append)
+    assert applied == 15 and seen == [15]
+    assert {c: store.customer(c) for c in cids} == before
+
+
+def test_as_of_folds_only_the_past() -> None:
+    log = InMemoryEventLog()
+    cid = new_id()
+    log.append(
+        [
+            opened(cid, balance="100.00"),
+            posted(cid, amount="10.00", minutes=60),
+            posted(cid, amount="10.00", minutes=120),
+        ]
+    )
+    past = twin_as_of(log, SubjectKind.CUSTOMER, cid, T0 + timedelta(minutes=90))
+    assert isinstance(past, CustomerTwin) and past.accounts[0].balance == 90
+    assert twin_as_of(log, SubjectKind.CUSTOMER, cid, T0 - timedelta(minutes=1)) is None
+    assert twin_as_of(log, SubjectKind.LOAN, cid, T0 + timedelta(days=1)) is None
+
+
+class RecordingLog(InMemoryEventLog):
+    def __init__(self) -> None:
+        super().__init__()
+        self.appends: list[int] = []
+
+    def append(self, events: Sequence[Event]) -> list[AppendResult]:
+        self.appends.append(len(events))
+        return super().append(events)
+
+
+def test_events_that_derive_nothing_append_nothing() -> None:
+    log = RecordingLog()
+    log.append([registered(new_id())])
+    Projector(log, InMemoryStateStore()).run_until_caught_up()
+    assert log.appends == [1]

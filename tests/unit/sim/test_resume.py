@@ -1,0 +1,44 @@
+"""Resuming a bank whose history the twin already holds (a restarted demo)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from banktwin.sim import SimConfig, Simulation
+
+END = datetime(2025, 6, 18, 12, tzinfo=UTC)
+CONFIG = SimConfig(customers=40, branches=2, seed=7, history_days=2)
+
+
+def test_a_resumed_run_sends_no_history_and_reuses_no_id() -> None:
+    first = Simulation(CONFIG)
+    earlier = [e for batch in first.backfill(end=END) for e in batch]
+    earlier += first.advance_to(END + timedelta(hours=6))
+    resumed = Simulation(CONFIG)
+    resumed.resume(END + timedelta(days=1))
+    later = resumed.advance_to(END + timedelta(days=1, hours=6))
+    assert later, "the resumed bank is active"
+    assert not {e.type for e in later} & {"customer.registered", "account.opened"}
+    assert {e.event_id for e in later}.isdisjoint(e.event_id for e in earlier)
+
+    def keys(events: list) -> set[str]:  # type: ignore[type-arg]
+        found = set()
+        for e in events:
+            if e.type == "transaction.posted":
+                found.add(e.payload.transaction_id)
+            if e.type.startswith("loan."):
+                found.add(e.subject_id)
+        return found
+
+    assert keys(later).isdisjoint(keys(earlier))
+    customers = {e.subject_id for e in earlier if e.type == "customer.registered"}
+    assert {e.subject_id for e in later if e.type == "transaction.posted"} <= customers
+
+
+def test_resume_refuses_a_started_simulation() -> None:
+    sim = Simulation(CONFIG)
+    sim.resume(END)
+    with pytest.raises(RuntimeError):
+        sim.resume(END)
