@@ -33,13 +33,15 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     run_projector: bool = True
     """Run the projector inside ``serve`` (turn off when ``banktwin worker`` runs it)."""
-    projector_batch_size: int = Field(5000, ge=1, le=1_000_000)
+    projector_batch_size: int = Field(20_000, ge=1, le=1_000_000)
     max_event_bytes: int = Field(64 * 1024, ge=1024)
     """Largest body accepted by the single-event endpoints."""
     max_batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     """Largest body accepted by ``POST /v1/events``."""
     max_future_skew_s: float = Field(300.0, ge=0)
     """How far in the future an ``occurredAt`` may be before it is refused."""
+    view_cache_size: int = Field(10_000, ge=0)
+    """Rendered customer views kept for reuse while unchanged (0 turns reuse off)."""
     token_secret: SecretStr | None = None
     """Key signing access tokens (HS256). Required outside the demo profile."""
     clients: str | None = None

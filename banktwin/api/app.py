@@ -15,6 +15,7 @@ from banktwin.api.event_input import EventReader
 from banktwin.api.openapi_docs import install_openapi
 from banktwin.api.problems import install_problem_handlers
 from banktwin.api.routers import branches, customers, events, health, insights, token
+from banktwin.api.view_cache import RenderedViews
 from banktwin.config import Settings
 from banktwin.log.group_commit import GroupCommitter
 from banktwin.runtime import Runtime
@@ -72,6 +73,7 @@ def create_app(
             projector=rt.projector,
             authority=authority,
             events=EventReader(clock, timedelta(seconds=settings.max_future_skew_s)),
+            views=RenderedViews(settings.view_cache_size),
             clock=clock,
         )
         try:
@@ -91,9 +93,11 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    for router in (customers.router, branches.router, insights.router, events.router):
-        app.include_router(router, prefix="/v1")
-    app.include_router(token.router)
-    app.include_router(health.router)
-    install_openapi(app)
+    mounted = [
+        ("/v1", r) for r in (customers.router, branches.router, insights.router, events.router)
+    ]
+    mounted += [("", token.router), ("", health.router)]
+    for prefix, router in mounted:
+        app.include_router(router, prefix=prefix)
+    install_openapi(app, mounted)
     return app

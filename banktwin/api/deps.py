@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
-from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
-from fastapi.security import OAuth2, SecurityScopes
+from fastapi import Depends, Request
 
 from banktwin.api.auth import ADMIN, READ, SCOPES, WRITE, Authority, InvalidTokenError, Principal
 from banktwin.api.event_input import EventReader
 from banktwin.api.problems import Problem
+from banktwin.api.view_cache import RenderedViews
 from banktwin.config import Settings
 from banktwin.log.group_commit import GroupCommitter
 from banktwin.log.port import EventLog
@@ -32,56 +31,80 @@ class Services:
     projector: Projector
     authority: Authority
     events: EventReader
+    views: RenderedViews
     clock: Callable[[], datetime]
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
-oauth2 = OAuth2(
-    flows=OAuthFlows(
-        clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=SCOPES)
-    ),
-    description="OAuth 2.0 client credentials; scopes as in the DTS document, section 3.2.",
-)
+SECURITY_SCHEME = {
+    "type": "oauth2",
+    "description": "OAuth 2.0 client credentials; scopes as in the DTS document, section 3.2.",
+    "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": SCOPES}},
+}
 
 
 def _unauthorized(detail: str) -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-def authorize(
-    security_scopes: SecurityScopes,
-    services: ServicesDep,
-    authorization: Annotated[str | None, Depends(oauth2)],
-) -> Principal:
-    """The caller, if its bearer token is valid and carries the endpoint's scopes."""
+def authorize(request: Request, authorization: str | None, scope: str) -> Principal:
+    """The caller, if its bearer token is valid and carries ``scope``."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized(
             "send an access token: Authorization: Bearer <token> (get one from POST /oauth/token)"
         )
+    services: Services = request.app.state.services
     try:
         principal = services.authority.verify(token.strip())
     except InvalidTokenError as exc:
         raise _unauthorized(f"the access token is not valid: {exc}") from exc
-    missing = [s for s in security_scopes.scopes if s not in principal.scopes]
-    if missing:
+    if scope not in principal.scopes:
         raise Problem(
             403,
-            f"this needs the scope {missing[0]}; the token has "
+            f"this needs the scope {scope}; the token has "
             f"{' '.join(sorted(principal.scopes)) or 'none'}",
-            headers={
-                "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{missing[0]}"'
-            },
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
         )
     return principal
 
 
-ReaderDep = Annotated[Principal, Security(authorize, scopes=[READ])]
-WriterDep = Annotated[Principal, Security(authorize, scopes=[WRITE])]
-AdminDep = Annotated[Principal, Security(authorize, scopes=[ADMIN])]
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authorized request's caller and the services it may use."""
+
+    principal: Principal
+    services: Services
+
+
+# One flat dependency per scope: FastAPI resolves dependencies on every request, and a deep
+# tree (security scopes, nested schemes) cost more than the profile read itself. The OpenAPI
+# page still shows each operation's scope (``SCOPE_OF`` is read by ``install_openapi``).
+async def require_read(request: Request) -> Caller:
+    return Caller(
+        authorize(request, request.headers.get("authorization"), READ), request.app.state.services
+    )
+
+
+async def require_write(request: Request) -> Caller:
+    return Caller(
+        authorize(request, request.headers.get("authorization"), WRITE), request.app.state.services
+    )
+
+
+async def require_admin(request: Request) -> Caller:
+    return Caller(
+        authorize(request, request.headers.get("authorization"), ADMIN), request.app.state.services
+    )
+
+
+SCOPE_OF: dict[object, str] = {require_read: READ, require_write: WRITE, require_admin: ADMIN}
+ReaderDep = Annotated[Caller, Depends(require_read)]
+WriterDep = Annotated[Caller, Depends(require_write)]
+AdminDep = Annotated[Caller, Depends(require_admin)]

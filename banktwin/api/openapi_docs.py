@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from banktwin.api.deps import SCOPE_OF, SECURITY_SCHEME
 from banktwin.api.event_input import EventIn
 from banktwin.api.problems import PROBLEM_JSON, TITLES
 from banktwin.api.schemas import BatchReceiptPublic, ProblemPublic, ReceiptPublic
@@ -80,8 +83,33 @@ def _event_schemas() -> dict[str, Any]:
     return defs
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Generate the OpenAPI document once, with the event and problem schemas added."""
+def _scope_of(dependant: Dependant) -> str | None:
+    for dependency in dependant.dependencies:
+        scope = SCOPE_OF.get(dependency.call) or _scope_of(dependency)
+        if scope:
+            return scope
+    return None
+
+
+def _document_security(mounted: list[tuple[str, APIRouter]], schema: dict[str, Any]) -> None:
+    """Each operation's required scope, from the scope dependency its route declares."""
+    schema["components"].setdefault("securitySchemes", {})["OAuth2"] = SECURITY_SCHEME
+    for prefix, router in mounted:
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            scope = _scope_of(route.dependant)
+            if scope is None:
+                continue
+            for method in route.methods or ():
+                operation = schema["paths"][prefix + route.path_format].get(method.lower())
+                if operation is not None:
+                    operation["security"] = [{"OAuth2": [scope]}]
+
+
+def install_openapi(app: FastAPI, mounted: list[tuple[str, APIRouter]]) -> None:
+    """Generate the OpenAPI document once, with the event and problem schemas and each
+    operation's scope added (``mounted``: the routers and the prefixes they are mounted at)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -100,6 +128,7 @@ def install_openapi(app: FastAPI) -> None:
                     operation.get("responses", {}).pop("422", None)
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
+            _document_security(mounted, schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

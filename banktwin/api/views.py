@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from banktwin.api.rendering import iso
 from banktwin.domain.branch import BranchTwin, occupancy, queues
 from banktwin.domain.completeness import data_completeness, missing_facts
 from banktwin.domain.customer import CustomerTwin, FraudAlert, RiskScore
@@ -26,7 +25,7 @@ def risk_view(customer_id: str, risk: RiskScore) -> View:
         "scoreId": risk.score_id,
         "score": risk.score,
         "modelVersion": risk.model_version,
-        "timestamp": iso(risk.scored_at),
+        "timestamp": risk.scored_at,
         "reasons": [
             {"feature": r.feature, "contribution": r.contribution, "value": r.value}
             for r in risk.reasons
@@ -44,8 +43,8 @@ def alert_view(a: FraudAlert) -> View:
         "score": a.score,
         "reasons": list(a.reasons),
         "ruleIds": list(a.rule_ids),
-        "raisedAt": iso(a.raised_at),
-        "updatedAt": iso(a.updated_at),
+        "raisedAt": a.raised_at,
+        "updatedAt": a.updated_at,
     }
 
 
@@ -64,7 +63,7 @@ def transaction_view(t: TransactionRecord) -> View:
         "deviceId": t.device_id,
         "location": None if t.country is None else {"country": t.country, "city": t.city},
         "description": t.description,
-        "occurredAt": iso(t.occurred_at),
+        "occurredAt": t.occurred_at,
     }
 
 
@@ -79,27 +78,27 @@ def loan_view(loan: LoanTwin, at: datetime) -> View:
         "channel": loan.channel,
         "branchId": loan.branch_id,
         "stage": loan.stage,
-        "stageEnteredAt": iso(loan.stage_entered_at),
+        "stageEnteredAt": loan.stage_entered_at,
         "timeInStageHours": time_in_stage_hours(loan, at),
         "stageSlaHours": STAGE_SLA_HOURS.get(loan.stage),
         "slaBreached": sla_breached(loan, at),
         "slaBreaches": loan.sla_breaches,
-        "submittedAt": iso(loan.submitted_at),
+        "submittedAt": loan.submitted_at,
         "decision": loan.decision,
         "decisionReason": loan.decision_reason,
-        "decidedAt": iso(loan.decided_at),
+        "decidedAt": loan.decided_at,
         "approvedAmount": loan.approved_amount,
         "interestRate": loan.interest_rate,
         "history": [
             {
                 "stage": v.stage,
-                "enteredAt": iso(v.entered_at),
-                "leftAt": iso(v.left_at),
+                "enteredAt": v.entered_at,
+                "leftAt": v.left_at,
                 "slaBreached": v.sla_breached,
             }
             for v in loan.history
         ],
-        "lastUpdated": iso(loan.last_updated),
+        "lastUpdated": loan.last_updated,
     }
 
 
@@ -111,7 +110,7 @@ def customer_view(c: CustomerTwin, loans: list[LoanTwin], at: datetime) -> View:
     return {
         "customerId": c.customer_id,
         "name": c.name,
-        "dob": None if c.dob is None else c.dob.isoformat(),
+        "dob": c.dob,
         "accounts": [
             {
                 "accountId": a.account_id,
@@ -119,13 +118,13 @@ def customer_view(c: CustomerTwin, loans: list[LoanTwin], at: datetime) -> View:
                 "type": a.type,
                 "currency": a.currency,
                 "status": a.status,
-                "openedAt": iso(a.opened_at),
-                "updatedAt": iso(a.updated_at),
+                "openedAt": a.opened_at,
+                "updatedAt": a.updated_at,
             }
             for a in c.accounts
         ],
         "riskScore": None if c.risk is None else c.risk.score,
-        "lastUpdated": iso(c.last_updated),
+        "lastUpdated": c.last_updated,
         "email": c.email,
         "address": c.address,
         "phone": c.phone,
@@ -146,7 +145,7 @@ def customer_view(c: CustomerTwin, loans: list[LoanTwin], at: datetime) -> View:
             "score": c.credit.score,
             "bureau": c.credit.bureau,
             "delinquencies": c.credit.delinquencies,
-            "receivedAt": iso(c.credit.received_at),
+            "receivedAt": c.credit.received_at,
         },
         "risk": None if c.risk is None else risk_view(c.customer_id, c.risk),
         "spending": {
@@ -168,34 +167,34 @@ def customer_view(c: CustomerTwin, loans: list[LoanTwin], at: datetime) -> View:
                 "merchant": t.merchant,
                 "merchantCategory": t.merchant_category,
                 "country": t.country,
-                "occurredAt": iso(t.occurred_at),
+                "occurredAt": t.occurred_at,
             }
             for t in c.recent_transactions
         ],
         "behaviour": {
             "loginCount": b.login_count,
             "failedLoginCount": b.failed_login_count,
-            "lastLoginAt": iso(b.last_login_at),
+            "lastLoginAt": b.last_login_at,
             "lastLoginChannel": b.last_login_channel,
             "lastLoginCountry": b.last_login_country,
             "knownDevices": [
                 {
                     "deviceId": d.device_id,
                     "platform": d.platform,
-                    "firstSeen": iso(d.first_seen),
-                    "lastSeen": iso(d.last_seen),
+                    "firstSeen": d.first_seen,
+                    "lastSeen": d.last_seen,
                 }
                 for d in b.devices
             ],
-            "lastNewDeviceAt": iso(b.last_new_device_at),
+            "lastNewDeviceAt": b.last_new_device_at,
             "channels": dict(c.channel_counts),
             "countries": dict(c.country_counts),
-            "lastTransactionAt": iso(c.last_transaction_at),
+            "lastTransactionAt": c.last_transaction_at,
         },
         "openAlerts": [alert_view(a) for a in c.open_alerts],
         "alertCount": c.alert_count,
         "loans": [loan_view(loan, at) for loan in loans],
-        "createdAt": iso(c.created_at),
+        "createdAt": c.created_at,
     }
 
 
@@ -214,12 +213,11 @@ def branch_view(b: BranchTwin, at: datetime) -> View:
             "longitude": b.longitude,
         },
         "isOpen": b.is_open,
-        "statusChangedAt": iso(b.status_changed_at),
+        "statusChangedAt": b.status_changed_at,
         "openHours": dict(b.open_hours),
         "staffAvailable": len(b.staff),
         "staff": [
-            {"staffId": s.staff_id, "services": list(s.services), "since": iso(s.since)}
-            for s in b.staff
+            {"staffId": s.staff_id, "services": list(s.services), "since": s.since} for s in b.staff
         ],
         "occupancy": {"customers": people, "capacity": b.capacity, "ratio": ratio},
         "queues": [
@@ -247,5 +245,5 @@ def branch_view(b: BranchTwin, at: datetime) -> View:
         "longestWaitMinutes": max(
             ((at - t.joined_at).total_seconds() / 60.0 for t in b.waiting), default=0.0
         ),
-        "lastUpdated": iso(b.last_updated),
+        "lastUpdated": b.last_updated,
     }

@@ -72,6 +72,13 @@ class InMemoryStateStore:
         twin = self._twins.get((SubjectKind.LOAN, application_id))
         return twin if isinstance(twin, LoanTwin) else None
 
+    def customer_version(self, customer_id: str) -> str | None:
+        customer = self.customer(customer_id)
+        if customer is None:
+            return None
+        loans = self.loans_of(customer_id)
+        return f"{customer.events_applied}.{len(loans)}.{sum(x.events_applied for x in loans)}"
+
     def loans_of(self, customer_id: str) -> list[LoanTwin]:
         with self._lock:
             loans = [

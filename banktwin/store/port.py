@@ -82,6 +82,12 @@ class TwinReader(Protocol):
         """A customer's loan applications, newest first."""
         ...
 
+    def customer_version(self, customer_id: str) -> str | None:
+        """A token that changes whenever the customer's twin or any of their loan
+        applications changes (``None`` for an unknown customer): a cheap check before
+        reusing a rendered view."""
+        ...
+
     def transactions(self, customer_id: str, limit: int, offset: int) -> Page[TransactionRecord]:
         """One page of a customer's transactions by ``occurred_at``, newest first."""
         ...

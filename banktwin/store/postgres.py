@@ -57,6 +57,7 @@ SCHEMA = (
     CREATE TABLE IF NOT EXISTS customers (
         customer_id text        PRIMARY KEY,
         updated_at  timestamptz NOT NULL,
+        version     bigint      NOT NULL,
         doc         bytea       NOT NULL
     )
     """,
@@ -64,6 +65,7 @@ SCHEMA = (
     CREATE TABLE IF NOT EXISTS branches (
         branch_id  text        PRIMARY KEY,
         updated_at timestamptz NOT NULL,
+        version     bigint      NOT NULL,
         doc        bytea       NOT NULL
     )
     """,
@@ -72,6 +74,7 @@ SCHEMA = (
         application_id text        PRIMARY KEY,
         customer_id    text,
         updated_at     timestamptz NOT NULL,
+        version     bigint      NOT NULL,
         doc            bytea       NOT NULL
     )
     """,
@@ -156,6 +159,11 @@ _ACCOUNT_UPSERT = (
     f"VALUES ({', '.join(['%s'] * len(ACCOUNT_COLUMNS))}) "
     "ON CONFLICT (customer_id, account_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in ACCOUNT_COLUMNS[2:])
+)
+_CUSTOMER_VERSION = (
+    "SELECT version, (SELECT COUNT(*) FROM loans WHERE customer_id = %s), "
+    "(SELECT COALESCE(SUM(version), 0) FROM loans WHERE customer_id = customers.customer_id) "
+    "FROM customers WHERE customer_id = %s"
 )
 _TRANSACTION_INSERT = (
     f"INSERT INTO transactions ({', '.join(TRANSACTION_COLUMNS)}) "
@@ -256,22 +264,29 @@ class PostgresStateStore:
                 continue
             if kind is SubjectKind.LOAN:
                 cur.executemany(
-                    "INSERT INTO loans (application_id, customer_id, updated_at, doc) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (application_id) DO UPDATE SET "
+                    "INSERT INTO loans (application_id, customer_id, updated_at, version, doc) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (application_id) DO UPDATE SET "
                     "customer_id = excluded.customer_id, updated_at = excluded.updated_at, "
-                    "doc = excluded.doc",
+                    "version = excluded.version, doc = excluded.doc",
                     [
-                        (t.application_id, loan_customer(t), t.last_updated, twin_doc(t))
+                        (
+                            t.application_id,
+                            loan_customer(t),
+                            t.last_updated,
+                            t.events_applied,
+                            twin_doc(t),
+                        )
                         for t in twins
                         if isinstance(t, LoanTwin)
                     ],
                 )
                 continue
             cur.executemany(
-                f"INSERT INTO {spec.table} ({spec.key}, updated_at, doc) VALUES (%s, %s, %s) "
+                f"INSERT INTO {spec.table} ({spec.key}, updated_at, version, doc) "
+                "VALUES (%s, %s, %s, %s) "
                 f"ON CONFLICT ({spec.key}) DO UPDATE SET updated_at = excluded.updated_at, "
-                "doc = excluded.doc",
-                [(subject_id(t), t.last_updated, twin_doc(t)) for t in twins],
+                "version = excluded.version, doc = excluded.doc",
+                [(subject_id(t), t.last_updated, t.events_applied, twin_doc(t)) for t in twins],
             )
         accounts = [
             row
@@ -330,6 +345,11 @@ class PostgresStateStore:
     def loan(self, application_id: str) -> LoanTwin | None:
         twin = self._doc(SubjectKind.LOAN, application_id)
         return twin if isinstance(twin, LoanTwin) else None
+
+    def customer_version(self, customer_id: str) -> str | None:
+        with postgres_errors("read a customer's version"), self._pool.connection() as conn:
+            row = conn.execute(_CUSTOMER_VERSION, (customer_id, customer_id)).fetchone()
+        return None if row is None else f"{row[0]}.{row[1]}.{row[2]}"
 
     def loans_of(self, customer_id: str) -> list[LoanTwin]:
         with postgres_errors("read loans"), self._pool.connection() as conn:

@@ -44,17 +44,20 @@ CREATE TABLE IF NOT EXISTS projection_positions (
 CREATE TABLE IF NOT EXISTS customers (
     customer_id TEXT PRIMARY KEY,
     updated_at  TEXT NOT NULL,
+    version    INTEGER NOT NULL,
     doc         BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS branches (
     branch_id  TEXT PRIMARY KEY,
     updated_at TEXT NOT NULL,
+    version    INTEGER NOT NULL,
     doc        BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS loans (
     application_id TEXT PRIMARY KEY,
     customer_id    TEXT,
     updated_at     TEXT NOT NULL,
+    version    INTEGER NOT NULL,
     doc            BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS loans_by_customer ON loans (customer_id, updated_at);
@@ -210,22 +213,32 @@ class SqliteStateStore:
                 continue
             if kind is SubjectKind.LOAN:
                 conn.executemany(
-                    "INSERT INTO loans (application_id, customer_id, updated_at, doc) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (application_id) DO UPDATE SET "
+                    "INSERT INTO loans (application_id, customer_id, updated_at, version, doc) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (application_id) DO UPDATE SET "
                     "customer_id = excluded.customer_id, updated_at = excluded.updated_at, "
-                    "doc = excluded.doc",
+                    "version = excluded.version, doc = excluded.doc",
                     [
-                        (t.application_id, loan_customer(t), utc_text(t.last_updated), twin_doc(t))
+                        (
+                            t.application_id,
+                            loan_customer(t),
+                            utc_text(t.last_updated),
+                            t.events_applied,
+                            twin_doc(t),
+                        )
                         for t in twins
                         if isinstance(t, LoanTwin)
                     ],
                 )
                 continue
             conn.executemany(
-                f"INSERT INTO {spec.table} ({spec.key}, updated_at, doc) VALUES (?, ?, ?) "
+                f"INSERT INTO {spec.table} ({spec.key}, updated_at, version, doc) "
+                "VALUES (?, ?, ?, ?) "
                 f"ON CONFLICT ({spec.key}) DO UPDATE SET updated_at = excluded.updated_at, "
-                "doc = excluded.doc",
-                [(subject_id(t), utc_text(t.last_updated), twin_doc(t)) for t in twins],
+                "version = excluded.version, doc = excluded.doc",
+                [
+                    (subject_id(t), utc_text(t.last_updated), t.events_applied, twin_doc(t))
+                    for t in twins
+                ],
             )
         accounts = [
             row
@@ -301,6 +314,20 @@ class SqliteStateStore:
     def loan(self, application_id: str) -> LoanTwin | None:
         twin = self._doc(SubjectKind.LOAN, application_id)
         return twin if isinstance(twin, LoanTwin) else None
+
+    def customer_version(self, customer_id: str) -> str | None:
+        with sqlite_errors("read a customer's version"):
+            row = (
+                self._reader()
+                .execute(
+                    "SELECT customers.version, COUNT(loans.version), COALESCE(SUM(loans.version), 0) "
+                    "FROM customers LEFT JOIN loans USING (customer_id) "
+                    "WHERE customers.customer_id = ? GROUP BY customers.customer_id",
+                    (customer_id,),
+                )
+                .fetchone()
+            )
+        return None if row is None else f"{row[0]}.{row[1]}.{row[2]}"
 
     def loans_of(self, customer_id: str) -> list[LoanTwin]:
         with sqlite_errors("read loans"):

@@ -190,3 +190,34 @@ class TestStateStoreContract:
 
     def test_ping_succeeds_on_a_reachable_store(self, store: StateStore) -> None:
         store.ping()
+
+    def test_customer_version_moves_with_the_customer_and_their_loans(
+        self, store: StateStore
+    ) -> None:
+        cid, loan_id = new_id(), new_id()
+        assert store.customer_version(cid) is None
+        twin, _ = _customer(cid)
+        key = (SubjectKind.CUSTOMER, cid)
+        store.commit(ProjectionChanges("twin", {}, {0: 1}, {key: twin}))  # type: ignore[dict-item]
+        first = store.customer_version(cid)
+        loan = fold(
+            [
+                event(
+                    "loan.submitted",
+                    loan_id,
+                    {
+                        "customerId": cid,
+                        "product": "auto",
+                        "amount": "900",
+                        "currency": "EUR",
+                        "termMonths": 12,
+                    },
+                )
+            ]
+        )
+        store.commit(ProjectionChanges("twin", {0: 1}, {0: 2}, {(SubjectKind.LOAN, loan_id): loan}))  # type: ignore[dict-item]
+        second = store.customer_version(cid)
+        newer = fold([posted(cid)], twin)
+        store.commit(ProjectionChanges("twin", {0: 2}, {0: 3}, {key: newer}))  # type: ignore[dict-item]
+        third = store.customer_version(cid)
+        assert first is not None and len({first, second, third}) == 3

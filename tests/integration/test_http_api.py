@@ -434,3 +434,28 @@ def test_openapi_documents_the_seed_endpoints_with_400_not_422(api: Api) -> None
         == "card"
     )
     assert api.client.get("/docs").status_code == 200
+
+
+def test_a_reused_profile_view_follows_every_new_event(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid, transactions=1)
+    first = api.get(f"/v1/customers/{cid}").json()
+    assert api.get(f"/v1/customers/{cid}").json() == first  # served again, unchanged
+    api.post(f"/v1/customers/{cid}/events", json=txn("5.00", minutes=30))
+    api.project()
+    second = api.get(f"/v1/customers/{cid}").json()
+    assert second["transactionCount"] == 2
+    assert second["accounts"][0]["balance"] == pytest.approx(first["accounts"][0]["balance"] - 5)
+
+
+def test_openapi_names_the_scope_of_every_protected_operation(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["OAuth2"]
+    assert scheme["flows"]["clientCredentials"]["tokenUrl"] == "/oauth/token"
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/v1/"):
+                scope = "digitaltwin.write" if method == "post" else "digitaltwin.read"
+                assert operation["security"] == [{"OAuth2": [scope]}], (method, path)
+            else:
+                assert "security" not in operation, path

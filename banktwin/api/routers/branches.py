@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 
 from banktwin.api.body import JSON, read_body, require_media_type
-from banktwin.api.deps import ReaderDep, ServicesDep, WriterDep
+from banktwin.api.deps import ReaderDep, WriterDep
 from banktwin.api.event_input import parse_json
 from banktwin.api.ingest import accepted, receipt
 from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
@@ -31,13 +31,13 @@ router = APIRouter(prefix="/branches", tags=["branches"])
 )
 def get_branch_state(
     branchId: uuid.UUID,  # noqa: N803 - the seed's path parameter name
-    services: ServicesDep,
-    _: ReaderDep,
+    caller: ReaderDep,
     as_of: Annotated[
         AwareDatetime | None, Query(alias="asOf", description="State at this past time.")
     ] = None,
 ) -> JsonResponse:
     """Current branch state: staff available, queues and wait times, occupancy, services."""
+    services = caller.services
     branch_id = str(branchId)
     if as_of is None:
         branch = services.store.branch(branch_id)
@@ -59,15 +59,17 @@ def get_branch_state(
 async def post_branch_event(
     branchId: uuid.UUID,  # noqa: N803
     request: Request,
-    services: ServicesDep,
-    principal: WriterDep,
+    caller: WriterDep,
 ) -> JsonResponse:
     """Push a branch, queue or loan-application event (loan events name the application in
     subjectId)."""
+    services = caller.services
     require_media_type(request, (JSON,))
     body = parse_json(await read_body(request, services.settings.max_event_bytes))
     event = services.events.read(
-        body, path_subject=(SubjectKind.BRANCH, str(branchId)), default_source=principal.client_id
+        body,
+        path_subject=(SubjectKind.BRANCH, str(branchId)),
+        default_source=caller.principal.client_id,
     )
     (result,) = await services.committer.append([event])
     return accepted(receipt(result))

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from banktwin.api.body import JSON, read_body, require_media_type
-from banktwin.api.deps import ReaderDep, ServicesDep, WriterDep
+from banktwin.api.deps import ReaderDep, Services, WriterDep
 from banktwin.api.event_input import parse_json
 from banktwin.api.ingest import accepted, receipt
 from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
 from banktwin.api.paging import Limit, Offset, paged_response
 from banktwin.api.problems import Problem
-from banktwin.api.rendering import JsonResponse
+from banktwin.api.rendering import JsonResponse, render_json
 from banktwin.api.schemas import CustomerPublic, TransactionPublic
+from banktwin.api.view_cache import RenderedViews, version_of
 from banktwin.api.views import customer_view, transaction_view
 from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import SubjectKind
@@ -40,20 +42,16 @@ def _not_found(customer_id: str) -> Problem:
     response_model=CustomerPublic,
     responses=PROBLEMS(400, 401, 403, 404),
 )
-def get_customer(
+async def get_customer(
     customerId: uuid.UUID,  # noqa: N803 - the seed's path parameter name
-    services: ServicesDep,
-    _: ReaderDep,
+    caller: ReaderDep,
     as_of: AsOf = None,
-) -> JsonResponse:
+) -> Response:
     """Retrieve the full twin profile of a customer (optionally as of a past time)."""
+    services = caller.services
     customer_id = str(customerId)
     if as_of is None:
-        customer = services.store.customer(customer_id)
-        if customer is None:
-            raise _not_found(customer_id)
-        loans = services.store.loans_of(customer_id)
-        return JsonResponse(customer_view(customer, loans, services.clock()))
+        return Response(_current_view(services, customer_id), media_type="application/json")
     past = twin_as_of(services.log, SubjectKind.CUSTOMER, customer_id, as_of)
     if not isinstance(past, CustomerTwin):
         raise Problem(404, f"customer {customer_id} had no events by {as_of.isoformat()}")
@@ -68,6 +66,25 @@ def get_customer(
     return JsonResponse(customer_view(past, past_loans, as_of))
 
 
+def _current_view(services: Services, customer_id: str) -> bytes:
+    """The rendered twin at the current minute, reused while the customer is unchanged."""
+    minute = RenderedViews.minute_of(services.clock())
+    version = services.store.customer_version(customer_id)
+    if version is None:
+        raise _not_found(customer_id)
+    body = services.views.get(customer_id, version, minute)
+    if body is not None:
+        return body
+    customer = services.store.customer(customer_id)
+    if customer is None:
+        raise _not_found(customer_id)
+    loans = services.store.loans_of(customer_id)
+    at = datetime.fromtimestamp(minute * 60, UTC)
+    body = render_json(customer_view(customer, loans, at))
+    services.views.put(customer_id, version_of(customer, loans), minute, body)
+    return body
+
+
 @router.get(
     "/{customerId}/transactions",
     response_model=list[TransactionPublic],
@@ -76,12 +93,12 @@ def get_customer(
 def list_transactions(
     customerId: uuid.UUID,  # noqa: N803
     request: Request,
-    services: ServicesDep,
-    _: ReaderDep,
+    caller: ReaderDep,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> JsonResponse:
     """List a customer's transactions, newest first (total in X-Total-Count)."""
+    services = caller.services
     customer_id = str(customerId)
     page = services.store.transactions(customer_id, limit, offset)
     if page.total == 0 and services.store.customer(customer_id) is None:
@@ -99,16 +116,16 @@ def list_transactions(
 async def post_customer_event(
     customerId: uuid.UUID,  # noqa: N803
     request: Request,
-    services: ServicesDep,
-    principal: WriterDep,
+    caller: WriterDep,
 ) -> JsonResponse:
     """Push a new event about a customer to the twin (202 once it is durably logged)."""
+    services = caller.services
     require_media_type(request, (JSON,))
     body = parse_json(await read_body(request, services.settings.max_event_bytes))
     event = services.events.read(
         body,
         path_subject=(SubjectKind.CUSTOMER, str(customerId)),
-        default_source=principal.client_id,
+        default_source=caller.principal.client_id,
     )
     (result,) = await services.committer.append([event])
     return accepted(receipt(result))

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from banktwin.api.body import JSON, NDJSON, read_body, require_media_type
-from banktwin.api.deps import ReaderDep, ServicesDep, WriterDep
+from banktwin.api.deps import ReaderDep, WriterDep
 from banktwin.api.event_input import parse_json, parse_ndjson
 from banktwin.api.ingest import accepted, receipt
 from banktwin.api.openapi_docs import BATCH_BODY, PROBLEMS, batch_receipt_doc
@@ -25,10 +25,9 @@ MAX_REPORTED_ERRORS = 50
     responses={202: batch_receipt_doc(), **PROBLEMS(400, 401, 403, 413, 415, 503)},
     openapi_extra=BATCH_BODY,
 )
-async def post_events(
-    request: Request, services: ServicesDep, principal: WriterDep
-) -> JsonResponse:
+async def post_events(request: Request, caller: WriterDep) -> JsonResponse:
     """Push many events at once (JSON array or NDJSON); either all are logged or none."""
+    services = caller.services
     kind = require_media_type(request, (JSON, *NDJSON))
     body = await read_body(request, services.settings.max_batch_bytes)
     items: Any = parse_json(body) if kind == JSON else parse_ndjson(body)
@@ -41,7 +40,9 @@ async def post_events(
     for index, raw in enumerate(items):
         try:
             events.append(
-                services.events.read(raw, prefix=f"[{index}]", default_source=principal.client_id)
+                services.events.read(
+                    raw, prefix=f"[{index}]", default_source=caller.principal.client_id
+                )
             )
         except Problem as problem:
             errors.extend(problem.errors)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from banktwin.api.deps import ReaderDep, ServicesDep
+from banktwin.api.deps import ReaderDep
 from banktwin.api.openapi_docs import PROBLEMS
 from banktwin.api.paging import Limit, Offset, paged_response
 from banktwin.api.problems import Problem
@@ -26,10 +26,10 @@ router = APIRouter(tags=["insights"])
 )
 def get_risk_score(
     customerId: uuid.UUID,  # noqa: N803 - the seed's path parameter name
-    services: ServicesDep,
-    _: ReaderDep,
+    caller: ReaderDep,
 ) -> JsonResponse:
     """Latest AI risk score of a customer, with its model version and explanation."""
+    services = caller.services
     customer_id = str(customerId)
     customer = services.store.customer(customer_id)
     if customer is None:
@@ -46,12 +46,12 @@ def get_risk_score(
 )
 def list_fraud_alerts(
     request: Request,
-    services: ServicesDep,
-    _: ReaderDep,
+    caller: ReaderDep,
     limit: Limit = 50,
     offset: Offset = 0,
     status: Annotated[AlertStatus | None, Query(description="Only alerts in this status.")] = None,
 ) -> JsonResponse:
     """List recent fraud alerts, newest first (total in X-Total-Count, pages in Link)."""
+    services = caller.services
     page = services.store.fraud_alerts(status.value if status else None, limit, offset)
     return paged_response(request, [alert_view(a) for a in page.items], page.total, limit, offset)

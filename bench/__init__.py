@@ -1,0 +1,1 @@
+"""banktwin's benchmarks: ``python -m bench`` (or ``make bench``). Not part of the tests."""

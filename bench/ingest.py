@@ -1,0 +1,141 @@
+"""(1) Events/s appended and applied through the log and the projector, on SQLite.
+
+The events are appended in batches by this process while ``banktwin worker`` (another
+process, as in production) projects them; the clock stops when the worker's committed
+positions reach the end of the log. The baseline is plain batched inserts of the same rows
+into a bare SQLite table with the same durability settings, in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from banktwin.domain.events import Event
+from banktwin.log.codec import encode_payload, utc_text
+from banktwin.log.sqlite import SqliteEventLog
+from banktwin.projector.projector import TWIN_CONSUMER, Projector
+from banktwin.sqlite_connection import connect_sqlite
+from banktwin.store.sqlite import SqliteStateStore
+
+BATCH = 5000
+TARGET_EVENTS_PER_S = 50_000
+
+
+def plain_inserts(events: list[Event], path: Path) -> float:
+    """Seconds to insert the same rows in batches into a table with no indexes."""
+    rows = [
+        (
+            e.event_id,
+            e.subject_id,
+            e.type,
+            e.version,
+            utc_text(e.occurred_at),
+            e.source,
+            encode_payload(e.payload),
+        )
+        for e in events
+    ]
+    conn = connect_sqlite(path)
+    conn.execute(
+        "CREATE TABLE plain (event_id TEXT, subject_id TEXT, type TEXT, version INTEGER, "
+        "occurred_at TEXT, source TEXT, payload BLOB)"
+    )
+    start = time.perf_counter()
+    for i in range(0, len(rows), BATCH):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO plain VALUES (?, ?, ?, ?, ?, ?, ?)", rows[i : i + BATCH])
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    return seconds
+
+
+def _positions(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute(
+            "SELECT COALESCE(SUM(next_offset), 0) FROM projection_positions WHERE consumer = ?",
+            (TWIN_CONSUMER,),
+        ).fetchone()
+        return int(row[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+def pipelined(events: list[Event], data_dir: Path) -> dict[str, float]:
+    """Append here while a worker process projects; seconds until everything is applied."""
+    db = data_dir / "twin.db"
+    log = SqliteEventLog(db)
+    SqliteStateStore(db).close()
+    env = {**os.environ, "BANKTWIN_DATA_DIR": str(data_dir)}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "banktwin", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(2.0)  # the worker's start-up is not what is measured
+        start = time.perf_counter()
+        for i in range(0, len(events), BATCH):
+            log.append(events[i : i + BATCH])
+        appended = time.perf_counter() - start
+        while _positions(db) < len(events):
+            if worker.poll() is not None:
+                raise RuntimeError("the worker died")
+            time.sleep(0.05)
+        total = time.perf_counter() - start
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        log.close()
+    return {"append_s": appended, "total_s": total}
+
+
+def sequential(events: list[Event], data_dir: Path) -> dict[str, float]:
+    """For insight: append everything, then project everything, in one process."""
+    db = data_dir / "twin.db"
+    log, store = SqliteEventLog(db), SqliteStateStore(db)
+    start = time.perf_counter()
+    for i in range(0, len(events), BATCH):
+        log.append(events[i : i + BATCH])
+    appended = time.perf_counter() - start
+    Projector(log, store, batch_size=20_000).run_until_caught_up()
+    projected = time.perf_counter() - start - appended
+    log.close()
+    store.close()
+    return {"append_s": appended, "project_s": projected}
+
+
+def run(events: list[Event]) -> dict[str, Any]:
+    n = len(events)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        baseline_s = plain_inserts(events, root / "plain.db")
+        (root / "pipe").mkdir()
+        pipe = pipelined(events, root / "pipe")
+        (root / "seq").mkdir()
+        seq = sequential(events, root / "seq")
+    ours = n / pipe["total_s"]
+    baseline = n / baseline_s
+    return {
+        "benchmark": "ingest_log_and_projector_sqlite",
+        "events": n,
+        "events_per_s": round(ours),
+        "baseline_plain_inserts_per_s": round(baseline),
+        "ratio_to_baseline": round(ours / baseline, 3),
+        "target_events_per_s": TARGET_EVENTS_PER_S,
+        "meets_target": ours >= TARGET_EVENTS_PER_S,
+        "append_only_events_per_s": round(n / pipe["append_s"]),
+        "sequential_append_events_per_s": round(n / seq["append_s"]),
+        "sequential_project_events_per_s": round(n / seq["project_s"]),
+    }
