@@ -189,5 +189,5 @@ def main() -> None:
     try:
         app()
     except BanktwinError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True, highlight=False)
         raise SystemExit(2) from exc

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from banktwin.errors import ConfigurationError
@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     run_projector: bool = True
     """Run the projector inside ``serve`` (turn off when ``banktwin worker`` runs it)."""
-    projector_batch_size: int = Field(20_000, ge=1, le=1_000_000)
+    projector_batch_size: int = Field(50_000, ge=1, le=1_000_000)
     max_event_bytes: int = Field(64 * 1024, ge=1024)
     """Largest body accepted by the single-event endpoints."""
     max_batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
@@ -77,5 +77,12 @@ def load_settings(**overrides: object) -> Settings:
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**given)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ConfigurationError(f"invalid settings: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"BANKTWIN_{str(err['loc'][0]).upper()} (--{str(err['loc'][0]).replace('_', '-')}): "
+            f"{err['msg']}"
+            if err["loc"]
+            else err["msg"]
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid setting {problems}") from exc

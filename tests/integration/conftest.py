@@ -58,10 +58,14 @@ def token_for(client: TestClient, client_id: str) -> str:
     return str(response.json()["access_token"])
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+@pytest.fixture(params=["sqlite", "postgres"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The same API on the embedded default and on PostgreSQL (log and store)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     return Settings(
         data_dir=tmp_path,
+        log_url=url,
+        store_url=url,
         token_secret=SECRET,  # type: ignore[arg-type]
         clients=CLIENTS,
         run_projector=False,

@@ -1,0 +1,222 @@
+"""The ``banktwin`` command as a user runs it: demo, serve, simulate, replay, worker."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from banktwin.adapters import open_event_log, open_state_store
+
+pytestmark = pytest.mark.slow
+
+SECRET = "cli-test-signing-key-0123456789abcdefgh"
+CLIENTS = "loader:loader-secret-123:digitaltwin.read+digitaltwin.write"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANKTWIN_")}
+    return {**env, **extra}
+
+
+def banktwin(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "banktwin", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(data_dir: Path, port: int) -> Iterator[str]:
+    env = clean_env(
+        BANKTWIN_DATA_DIR=str(data_dir), BANKTWIN_TOKEN_SECRET=SECRET, BANKTWIN_CLIENTS=CLIENTS
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "banktwin", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def count_events(data_dir: Path) -> int:
+    log = open_event_log(f"sqlite:///{data_dir / 'twin.db'}")
+    try:
+        return sum(log.end_offsets().values())
+    finally:
+        log.close()
+
+
+def test_serve_refuses_to_start_without_secrets(tmp_path: Path) -> None:
+    result = banktwin("serve", "--data-dir", str(tmp_path), env=clean_env())
+    assert result.returncode == 2
+    assert "BANKTWIN_TOKEN_SECRET" in result.stderr and "Traceback" not in result.stderr
+    short = banktwin(
+        "serve", env=clean_env(BANKTWIN_TOKEN_SECRET="short", BANKTWIN_CLIENTS=CLIENTS)
+    )
+    assert short.returncode == 2 and "too short" in short.stderr
+    bad = banktwin(
+        "serve", env=clean_env(BANKTWIN_TOKEN_SECRET=SECRET, BANKTWIN_CLIENTS="x:y:root")
+    )
+    assert bad.returncode == 2 and "unknown scope 'root'" in bad.stderr
+
+
+def test_bad_options_name_the_option(tmp_path: Path) -> None:
+    result = banktwin("demo", "--customers", "0", env=clean_env())
+    assert result.returncode == 2 and "--customers" in result.stderr
+    result = banktwin(
+        "serve",
+        env=clean_env(
+            BANKTWIN_PORT="99999", BANKTWIN_TOKEN_SECRET=SECRET, BANKTWIN_CLIENTS=CLIENTS
+        ),
+    )
+    assert result.returncode == 2 and "port" in result.stderr
+
+
+def test_demo_backfills_projects_serves_and_continues(tmp_path: Path) -> None:
+    args = (
+        "demo",
+        "--data-dir",
+        str(tmp_path),
+        "--customers",
+        "30",
+        "--branches",
+        "2",
+        "--history-days",
+        "1",
+        "--duration",
+        "2",
+        "--rate",
+        "20",
+        "--port",
+        str(free_port()),
+    )
+    first = banktwin(*args, env=clean_env())
+    assert first.returncode == 0, first.stderr
+    assert "banktwin demo is running" in first.stdout and "export TOKEN=" in first.stdout
+    logged = count_events(tmp_path)
+    store = open_state_store(f"sqlite:///{tmp_path / 'twin.db'}")
+    try:
+        assert logged > 500
+        assert sum(store.positions("twin").values()) >= logged - 200  # projected (live tail aside)
+    finally:
+        store.close()
+    again = banktwin(*args[:-1], str(free_port()), env=clean_env())
+    assert again.returncode == 0 and "Continuing the bank" in again.stdout
+    assert count_events(tmp_path) > logged  # live activity kept flowing, no re-registration
+    assert (tmp_path / "sim_ground_truth.db").exists()
+
+
+def test_simulate_streams_to_a_running_server_and_replay_rebuilds_the_same_twin(
+    tmp_path: Path,
+) -> None:
+    server_dir, sim_dir = tmp_path / "server", tmp_path / "sim"
+    with serving(server_dir, free_port()) as base:
+        result = banktwin(
+            "simulate",
+            "--url",
+            base,
+            "--client-id",
+            "loader",
+            "--client-secret",
+            "loader-secret-123",
+            "--customers",
+            "25",
+            "--branches",
+            "1",
+            "--history-days",
+            "1",
+            "--duration",
+            "1",
+            "--rate",
+            "10",
+            "--data-dir",
+            str(sim_dir),
+            env=clean_env(),
+        )
+        assert result.returncode == 0, result.stderr
+        token = httpx.post(
+            f"{base}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("loader", "loader-secret-123"),
+        ).json()["access_token"]
+        deadline = time.monotonic() + 30
+        while (
+            httpx.get(f"{base}/readyz").json()["projector"]["lag"] and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+        alerts = httpx.get(f"{base}/v1/fraud-alerts", headers={"Authorization": f"Bearer {token}"})
+        assert alerts.status_code == 200
+    logged = count_events(server_dir)
+    assert logged > 300
+    url = f"sqlite:///{server_dir / 'twin.db'}"
+    store = open_state_store(url)
+    before = {key: store.customer(key) for key in _customer_ids(server_dir)}
+    store.close()
+    replayed = banktwin("replay", "--data-dir", str(server_dir), env=clean_env())
+    assert replayed.returncode == 0 and f"replayed {logged:,} events" in replayed.stdout
+    store = open_state_store(url)
+    try:
+        assert {key: store.customer(key) for key in before} == before
+    finally:
+        store.close()
+
+
+def test_simulate_with_wrong_credentials_is_a_clear_error(tmp_path: Path) -> None:
+    with serving(tmp_path, free_port()) as base:
+        result = banktwin(
+            "simulate",
+            "--url",
+            base,
+            "--client-id",
+            "loader",
+            "--client-secret",
+            "wrong",
+            "--customers",
+            "5",
+            env=clean_env(),
+        )
+    assert result.returncode == 2 and "refused client 'loader'" in result.stderr
+
+
+def _customer_ids(data_dir: Path) -> list[str]:
+    import sqlite3
+
+    conn = sqlite3.connect(data_dir / "twin.db")
+    try:
+        return [row[0] for row in conn.execute("SELECT customer_id FROM customers LIMIT 25")]
+    finally:
+        conn.close()
