@@ -320,7 +320,8 @@ class SqliteStateStore:
             row = (
                 self._reader()
                 .execute(
-                    "SELECT customers.version, COUNT(loans.version), COALESCE(SUM(loans.version), 0) "
+                    "SELECT customers.version, COUNT(loans.version), "
+                    "COALESCE(SUM(loans.version), 0) "
                     "FROM customers LEFT JOIN loans USING (customer_id) "
                     "WHERE customers.customer_id = ? GROUP BY customers.customer_id",
                     (customer_id,),
