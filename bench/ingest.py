@@ -109,7 +109,7 @@ def sequential(events: list[Event], data_dir: Path) -> dict[str, float]:
     for i in range(0, len(events), BATCH):
         log.append(events[i : i + BATCH])
     appended = time.perf_counter() - start
-    Projector(log, store, batch_size=20_000).run_until_caught_up()
+    Projector(log, store, batch_size=50_000).run_until_caught_up()
     projected = time.perf_counter() - start - appended
     log.close()
     store.close()

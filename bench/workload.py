@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from banktwin.domain.events import Event
@@ -14,7 +15,7 @@ EVENTS_PER_CUSTOMER_DAY = 5.6
 
 def simulated_events(count: int, customers: int = 2000, seed: int = 42) -> list[Event]:
     """About ``count`` events of a synthetic bank (history sized to reach the count)."""
-    days = max(1, round(count / (customers * EVENTS_PER_CUSTOMER_DAY)))
+    days = max(1, math.ceil(1.15 * count / (customers * EVENTS_PER_CUSTOMER_DAY)))
     sim = Simulation(SimConfig(customers=customers, seed=seed, history_days=days))
     events: list[Event] = []
     for batch in sim.backfill(end=END, batch_size=20_000):

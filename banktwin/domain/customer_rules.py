@@ -269,13 +269,12 @@ def _risk_score(c: CustomerTwin, e: Event) -> Changes:
     return {"risk": RiskScore(p.score_id, p.score, p.model_version, e.occurred_at, reasons)}
 
 
-def _alert_raised(c: CustomerTwin, e: Event) -> Changes:
+def raised_alert(e: Event) -> FraudAlert:
+    """The open alert a ``fraud.alert_raised`` event describes."""
     p = cast(FraudAlertRaised, e.payload)
-    if any(a.alert_id == p.alert_id for a in c.open_alerts):
-        return {}
-    alert = FraudAlert(
+    return FraudAlert(
         alert_id=p.alert_id,
-        customer_id=c.customer_id,
+        customer_id=e.subject_id,
         transaction_id=p.transaction_id,
         severity=p.severity.value,
         status=AlertStatus.OPEN.value,
@@ -285,6 +284,12 @@ def _alert_raised(c: CustomerTwin, e: Event) -> Changes:
         raised_at=e.occurred_at,
         updated_at=e.occurred_at,
     )
+
+
+def _alert_raised(c: CustomerTwin, e: Event) -> Changes:
+    alert = raised_alert(e)
+    if any(a.alert_id == alert.alert_id for a in c.open_alerts):
+        return {}
     return {"open_alerts": (alert, *c.open_alerts), "alert_count": c.alert_count + 1}
 
 

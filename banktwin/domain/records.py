@@ -12,9 +12,10 @@ from decimal import Decimal
 from typing import cast
 
 from banktwin.domain.customer import FraudAlert
+from banktwin.domain.customer_rules import raised_alert
 from banktwin.domain.events import Event
 from banktwin.domain.payloads.account import TransactionPosted
-from banktwin.domain.payloads.insight import AlertStatus, FraudAlertRaised, FraudAlertStatusChanged
+from banktwin.domain.payloads.insight import FraudAlertStatusChanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,21 +75,7 @@ def records_for(event: Event) -> list[Record]:
             )
         ]
     if event.type == "fraud.alert_raised":
-        a = cast(FraudAlertRaised, event.payload)
-        return [
-            FraudAlert(
-                alert_id=a.alert_id,
-                customer_id=event.subject_id,
-                transaction_id=a.transaction_id,
-                severity=a.severity.value,
-                status=AlertStatus.OPEN.value,
-                score=a.score,
-                reasons=tuple(a.reasons),
-                rule_ids=tuple(a.rule_ids),
-                raised_at=event.occurred_at,
-                updated_at=event.occurred_at,
-            )
-        ]
+        return [raised_alert(event)]
     if event.type == "fraud.alert_status_changed":
         s = cast(FraudAlertStatusChanged, event.payload)
         return [AlertStatusChange(s.alert_id, s.status.value, event.occurred_at)]

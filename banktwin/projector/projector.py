@@ -107,9 +107,10 @@ class Projector:
         return dict(self._positions)
 
     def lag(self) -> int:
-        """Events in the log not yet applied."""
+        """Events in the log not yet applied, by the positions committed to the store (so
+        it is right whichever process projects)."""
         ends = self._log.end_offsets()
-        start = self.positions()
+        start = self._store.positions(self._consumer)
         return sum(max(end - start.get(p, 0), 0) for p, end in ends.items())
 
     def _read_batch(self, start: dict[int, int]) -> list[LoggedEvent]:
@@ -138,21 +139,21 @@ class Projector:
         if not batch:
             return 0
         end = dict(start)
-        keys: set[SubjectKey] = set()
-        for logged in batch:
-            keys.add((logged.event.subject_kind, logged.event.subject_id))
-            end[logged.partition] = max(end[logged.partition], logged.offset + 1)
+        for logged in batch:  # a partition's events come in offset order
+            end[logged.partition] = logged.offset + 1
+        event_keys = [(logged.event.subject_kind, logged.event.subject_id) for logged in batch]
+        keys = set(event_keys)
         twins = self._cache.get_many(keys)
         missing = keys - twins.keys()
         if missing:
             twins.update(self._store.load(missing))
         changes = ProjectionChanges(self._consumer, start=start, end=end)
         derived: list[Event] = []
-        for logged in batch:
+        for logged, key in zip(batch, event_keys, strict=True):
             event = logged.event
-            key = (event.subject_kind, event.subject_id)
             twins[key], more = apply(twins.get(key), event)
-            derived.extend(more)
+            if more:
+                derived.extend(more)
             for record in records_for(event):
                 if isinstance(record, TransactionRecord):
                     changes.transactions.append(record)

@@ -13,7 +13,7 @@ def rebuild_projections(
     log: EventLog,
     store: ProjectionStore,
     *,
-    batch_size: int = 20_000,
+    batch_size: int = 50_000,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> int:

@@ -8,10 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime
 
-from banktwin.api.body import JSON, read_body, require_media_type
 from banktwin.api.deps import ReaderDep, WriterDep
-from banktwin.api.event_input import parse_json
-from banktwin.api.ingest import accepted, receipt
+from banktwin.api.ingest import ingest_one
 from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
 from banktwin.api.problems import Problem
 from banktwin.api.rendering import JsonResponse
@@ -63,13 +61,4 @@ async def post_branch_event(
 ) -> JsonResponse:
     """Push a branch, queue or loan-application event (loan events name the application in
     subjectId)."""
-    services = caller.services
-    require_media_type(request, (JSON,))
-    body = parse_json(await read_body(request, services.settings.max_event_bytes))
-    event = services.events.read(
-        body,
-        path_subject=(SubjectKind.BRANCH, str(branchId)),
-        default_source=caller.principal.client_id,
-    )
-    (result,) = await services.committer.append([event])
-    return accepted(receipt(result))
+    return await ingest_one(request, caller, (SubjectKind.BRANCH, str(branchId)))

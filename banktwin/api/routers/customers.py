@@ -9,10 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
-from banktwin.api.body import JSON, read_body, require_media_type
 from banktwin.api.deps import ReaderDep, Services, WriterDep
-from banktwin.api.event_input import parse_json
-from banktwin.api.ingest import accepted, receipt
+from banktwin.api.ingest import ingest_one
 from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
 from banktwin.api.paging import Limit, Offset, paged_response
 from banktwin.api.problems import Problem
@@ -119,13 +117,4 @@ async def post_customer_event(
     caller: WriterDep,
 ) -> JsonResponse:
     """Push a new event about a customer to the twin (202 once it is durably logged)."""
-    services = caller.services
-    require_media_type(request, (JSON,))
-    body = parse_json(await read_body(request, services.settings.max_event_bytes))
-    event = services.events.read(
-        body,
-        path_subject=(SubjectKind.CUSTOMER, str(customerId)),
-        default_source=caller.principal.client_id,
-    )
-    (result,) = await services.committer.append([event])
-    return accepted(receipt(result))
+    return await ingest_one(request, caller, (SubjectKind.CUSTOMER, str(customerId)))

@@ -212,3 +212,12 @@ def test_events_that_derive_nothing_append_nothing() -> None:
     log.append([registered(new_id())])
     Projector(log, InMemoryStateStore()).run_until_caught_up()
     assert log.appends == [1]
+
+
+def test_lag_follows_whoever_projects() -> None:
+    log, store = InMemoryEventLog(), InMemoryStateStore()
+    log.append([registered(new_id()) for _ in range(3)])
+    observer, worker = Projector(log, store), Projector(log, store)
+    assert observer.lag() == 3
+    worker.run_until_caught_up()
+    assert observer.lag() == 0
