@@ -42,7 +42,13 @@ def project_backlog(runtime: Runtime, console: Console) -> None:
         return
     with event_progress() as progress:
         task = progress.add_task("projecting", total=lag)
-        runtime.projector.run_until_caught_up(lambda n: progress.advance(task, n))
+
+        def advance(applied: int) -> None:
+            # Derived events (SLA breaches) join the log while it is projected.
+            done = progress.tasks[0].completed + applied
+            progress.update(task, completed=done, total=max(done, progress.tasks[0].total or 0))
+
+        runtime.projector.run_until_caught_up(advance)
 
 
 def run_demo(

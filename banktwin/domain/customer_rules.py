@@ -51,6 +51,8 @@ from banktwin.domain.payloads.insight import (
 from banktwin.domain.spending import add_debit
 
 RECENT_TRANSACTIONS = 20
+NO_CURRENCY = "XXX"
+"""ISO 4217's code for "no currency": an account known only from a balance or status change."""
 KNOWN_DEVICES = 10
 
 Changes = dict[str, Any]
@@ -141,14 +143,14 @@ def _account_opened(c: CustomerTwin, e: Event) -> Changes:
 
 def _balance_changed(c: CustomerTwin, e: Event) -> Changes:
     p = cast(AccountBalanceChanged, e.payload)
-    account = _account_or_placeholder(c, p.account_id, e, "XXX")
+    account = _account_or_placeholder(c, p.account_id, e, NO_CURRENCY)
     account = account._replace(balance=p.balance, updated_at=e.occurred_at)
     return {"accounts": _with_account(c, account)}
 
 
 def _status_changed(c: CustomerTwin, e: Event) -> Changes:
     p = cast(AccountStatusChanged, e.payload)
-    account = _account_or_placeholder(c, p.account_id, e, "XXX")
+    account = _account_or_placeholder(c, p.account_id, e, NO_CURRENCY)
     account = account._replace(status=p.status.value, updated_at=e.occurred_at)
     return {"accounts": _with_account(c, account)}
 

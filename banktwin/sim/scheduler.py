@@ -44,6 +44,15 @@ class Scheduler:
         action(due, *args)
         return True
 
+    def run_until(self, until: int) -> int:
+        """Run every action due at or before ``until``, then move the clock there; returns
+        how many ran."""
+        ran = 0
+        while self.run_next(until):
+            ran += 1
+        self.advance(until)
+        return ran
+
     def advance(self, until: int) -> None:
         """Move the current instant forward to ``until`` (after the due actions ran)."""
         self.now = max(self.now, until)

@@ -113,9 +113,7 @@ class Simulation:
         until_micros = to_micros(until)
         run = self._run or self._start(until_micros)
         scheduler = run.ctx.scheduler
-        while scheduler.run_next(until_micros):
-            pass
-        scheduler.advance(until_micros)
+        scheduler.run_until(until_micros)
         self._flush_labels()
         return run.ctx.emitter.take()
 

@@ -3,6 +3,7 @@ answered 202 is in the log exactly once and applied exactly once after restart."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -60,11 +61,9 @@ def banktwin(data_dir: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
 def wait_ready(base: str, deadline_s: float = 30) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
         time.sleep(0.1)
     raise AssertionError(f"{base} did not start")
 
