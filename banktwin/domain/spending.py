@@ -7,6 +7,7 @@ time, or the as-of time): the domain never reads a clock.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -56,9 +57,13 @@ def add_debit(
             rows.sort(key=lambda b: b.minute)
         updated = tuple(rows)
     horizon = updated[-1].minute - RETENTION_MINUTES
-    if updated[0].minute <= horizon or len(updated) > MAX_BUCKETS:
-        updated = tuple(b for b in updated if b.minute > horizon)[-MAX_BUCKETS:]
-    return updated
+    if updated[0].minute <= horizon:  # buckets are in minute order: cut the old ones off
+        updated = updated[bisect_right(updated, horizon, key=_minute) :]
+    return updated[-MAX_BUCKETS:] if len(updated) > MAX_BUCKETS else updated
+
+
+def _minute(bucket: SpendBucket) -> int:
+    return bucket.minute
 
 
 @dataclass(frozen=True, slots=True)
