@@ -242,8 +242,8 @@ def branch_view(b: BranchTwin, at: datetime) -> View:
             }
             for s in b.services
         ],
-        "longestWaitMinutes": max(
-            ((at - t.joined_at).total_seconds() / 60.0 for t in b.waiting), default=0.0
+        "longestWaitMinutes": round(
+            max(((at - t.joined_at).total_seconds() / 60.0 for t in b.waiting), default=0.0), 1
         ),
         "lastUpdated": b.last_updated,
     }
