@@ -2,4 +2,5 @@
 
 from banktwin.cli import main
 
-main()
+if __name__ == "__main__":  # not when a replay process imports this module again (spawn)
+    main()

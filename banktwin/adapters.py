@@ -51,9 +51,11 @@ def open_event_log(url: str) -> EventLog:
     """
     scheme, bare, options = _options(url)
     if scheme == "sqlite":
-        from banktwin.log.sqlite import SqliteEventLog
+        from banktwin.log.sqlite import DEFAULT_PARTITIONS, SqliteEventLog
 
-        return SqliteEventLog(_sqlite_path(url), partitions=_partitions(options, 1))
+        return SqliteEventLog(
+            _sqlite_path(url), partitions=_partitions(options, DEFAULT_PARTITIONS)
+        )
     if scheme in ("postgresql", "postgres"):
         from banktwin.log.postgres import PostgresEventLog
 

@@ -89,11 +89,21 @@ def demo(
 
 
 @app.command()
-def worker(data_dir: DataDirOpt = None) -> None:
-    """Run only the projector: apply the log to the twin until stopped (SIGTERM/Ctrl+C)."""
+def worker(
+    data_dir: DataDirOpt = None,
+    partitions: Annotated[
+        str | None,
+        typer.Option(
+            help="Log partitions to project, e.g. 0,2 (default: all) [BANKTWIN_PARTITIONS]."
+        ),
+    ] = None,
+) -> None:
+    """Run only the projector: apply the log to the twin until stopped (SIGTERM/Ctrl+C).
+
+    Workers given disjoint --partitions project in parallel."""
     from banktwin.runtime import Runtime
 
-    settings = _settings(data_dir=data_dir)
+    settings = _settings(data_dir=data_dir, partitions=partitions)
     runtime = Runtime(settings)
     stop = threading.Event()
 
@@ -102,7 +112,8 @@ def worker(data_dir: DataDirOpt = None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    console.print(f"projecting {settings.event_log_url} → {settings.state_store_url}")
+    owned = settings.partitions or "all partitions"
+    console.print(f"projecting {settings.event_log_url} ({owned}) → {settings.state_store_url}")
     try:
         runtime.projector.run_forever(stop)
     finally:
@@ -110,23 +121,54 @@ def worker(data_dir: DataDirOpt = None) -> None:
 
 
 @app.command()
-def replay(data_dir: DataDirOpt = None) -> None:
+def replay(
+    data_dir: DataDirOpt = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Processes to replay with (default: one per core, ≤ one per partition)."
+        ),
+    ] = None,
+) -> None:
     """Rebuild every projection from the log (stop serve/worker on this data first)."""
     from banktwin.progress import event_progress
-    from banktwin.projector.replay import rebuild_projections
+    from banktwin.projector.replay import (
+        rebuild_projections,
+        rebuild_projections_in_parallel,
+        replay_processes,
+    )
     from banktwin.runtime import Runtime
 
     settings = _settings(data_dir=data_dir)
     runtime = Runtime(settings)
     try:
+        count = min(processes or replay_processes(runtime.log.partitions), runtime.log.partitions)
         with event_progress() as progress:
-            task = progress.add_task("replaying", total=None)
-            applied = rebuild_projections(
-                runtime.log,
-                runtime.store,
-                on_start=lambda total: progress.update(task, total=total),
-                on_progress=lambda n: progress.advance(task, n),
-            )
+            task = progress.add_task(f"replaying ({count} processes)", total=None)
+
+            def on_start(total: int) -> None:
+                progress.update(task, total=total)
+
+            def on_progress(applied: int) -> None:
+                progress.advance(task, applied)
+
+            if count > 1:
+                applied = rebuild_projections_in_parallel(
+                    settings.event_log_url,
+                    settings.state_store_url,
+                    processes=count,
+                    batch_size=settings.projector_batch_size,
+                    on_start=on_start,
+                    on_progress=on_progress,
+                )
+            else:
+                applied = rebuild_projections(
+                    runtime.log,
+                    runtime.store,
+                    batch_size=settings.projector_batch_size,
+                    on_start=on_start,
+                    on_progress=on_progress,
+                )
         console.print(f"replayed {applied:,} events")
     finally:
         runtime.close()

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     run_projector: bool = True
     """Run the projector inside ``serve`` (turn off when ``banktwin worker`` runs it)."""
     projector_batch_size: int = Field(50_000, ge=1, le=1_000_000)
+    partitions: str | None = Field(None, pattern=r"^\d{1,4}(,\d{1,4})*$", examples=["0,2"])
+    """The log partitions this process projects, comma-separated (default: all of them).
+    Workers given disjoint sets project in parallel."""
     max_event_bytes: int = Field(64 * 1024, ge=1024)
     """Largest body accepted by the single-event endpoints."""
     max_batch_bytes: int = Field(16 * 1024 * 1024, ge=1024)
@@ -56,6 +59,11 @@ class Settings(BaseSettings):
             same_database = self.log_url.startswith(("sqlite:", "postgresql:", "postgres:"))
             self.store_url = self.log_url if same_database else default
         return self
+
+    @property
+    def owned_partitions(self) -> list[int] | None:
+        """``partitions`` as numbers; ``None`` for all."""
+        return None if self.partitions is None else [int(p) for p in self.partitions.split(",")]
 
     @property
     def event_log_url(self) -> str:

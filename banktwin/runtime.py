@@ -6,6 +6,7 @@ import threading
 
 from banktwin.adapters import open_event_log, open_state_store
 from banktwin.config import Settings
+from banktwin.errors import ConfigurationError
 from banktwin.log.port import EventLog
 from banktwin.projector.projector import Projector
 from banktwin.store.port import StateStore
@@ -20,9 +21,18 @@ class Runtime:
         self.settings = settings
         self.log = log or open_event_log(settings.event_log_url)
         self.store = store or open_state_store(settings.state_store_url)
-        self.projector = Projector(self.log, self.store, batch_size=settings.projector_batch_size)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        try:
+            self.projector = Projector(
+                self.log,
+                self.store,
+                batch_size=settings.projector_batch_size,
+                partitions=settings.owned_partitions,
+            )
+        except ValueError as exc:
+            self.close()
+            raise ConfigurationError(f"BANKTWIN_PARTITIONS (--partitions): {exc}") from None
 
     def start_projector(self) -> None:
         """Run the projector in a background thread until :meth:`stop_projector`."""

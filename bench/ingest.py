@@ -4,6 +4,10 @@ The events are appended in batches by this process while ``banktwin worker`` (an
 process, as in production) projects them; the clock stops when the worker's committed
 positions reach the end of the log. The baseline is plain batched inserts of the same rows
 into a bare SQLite table with the same durability settings, in the same run.
+
+The simulator's event ids are UUIDv7 (time-ordered), as banktwin mints them; the run also
+appends the same events under random v4 ids, which clients may send, to show what their
+scattered index inserts cost.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +122,22 @@ def sequential(events: list[Event], data_dir: Path) -> dict[str, float]:
     return {"append_s": appended, "project_s": projected}
 
 
+def append_only(events: list[Event], path: Path) -> float:
+    """Seconds to append ``events`` to a fresh log, in batches."""
+    log = SqliteEventLog(path)
+    start = time.perf_counter()
+    for i in range(0, len(events), BATCH):
+        log.append(events[i : i + BATCH])
+    seconds = time.perf_counter() - start
+    log.close()
+    return seconds
+
+
+def with_random_ids(events: list[Event]) -> list[Event]:
+    """The same events under random (v4) ids, as a client that sends its own might."""
+    return [replace(e, event_id=str(uuid.uuid4())) for e in events]
+
+
 def run(events: list[Event]) -> dict[str, Any]:
     n = len(events)
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +147,7 @@ def run(events: list[Event]) -> dict[str, Any]:
         pipe = pipelined(events, root / "pipe")
         (root / "seq").mkdir()
         seq = sequential(events, root / "seq")
+        random_ids_s = append_only(with_random_ids(events), root / "random_ids.db")
     ours = n / pipe["total_s"]
     baseline = n / baseline_s
     return {
@@ -138,4 +161,5 @@ def run(events: list[Event]) -> dict[str, Any]:
         "append_only_events_per_s": round(n / pipe["append_s"]),
         "sequential_append_events_per_s": round(n / seq["append_s"]),
         "sequential_project_events_per_s": round(n / seq["project_s"]),
+        "append_only_random_v4_ids_events_per_s": round(n / random_ids_s),
     }

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from banktwin.api.problems import FieldError, Problem, field_errors, invalid
 from banktwin.domain.events import EVENT_TYPES, Event, SubjectKind
+from banktwin.domain.ids import new_event_id
 from banktwin.domain.payloads.common import canonical_uuid
 
 
@@ -168,7 +169,7 @@ class EventReader:
                 ]
             )
         return Event(
-            event_id=str(envelope.eventId or uuid.uuid4()),
+            event_id=str(envelope.eventId) if envelope.eventId else new_event_id(),
             type=spec.type,
             subject_id=subject_id,
             occurred_at=occurred,

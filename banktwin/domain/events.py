@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from banktwin.domain.ids import new_event_id
 from banktwin.domain.payloads.account import (
     AccountBalanceChanged,
     AccountOpened,
@@ -157,7 +158,7 @@ def new_event(
     """Wrap a payload in an envelope, taking type and version from the vocabulary."""
     spec = PAYLOAD_TYPES[type(payload)]
     return Event(
-        event_id=event_id or str(uuid.uuid4()),
+        event_id=event_id or new_event_id(),
         type=spec.type,
         version=spec.version,
         subject_id=subject_id,

@@ -6,11 +6,14 @@ from datetime import UTC, datetime
 
 from banktwin.domain.events import EVENT_TYPES, Event
 from banktwin.domain.payloads.common import Payload
+from banktwin.log.stored_payloads import StoredPayloadDecoder
 
 
 def utc_text(moment: datetime) -> str:
     """Fixed-width ISO 8601 in UTC, so text order is time order (SQLite compares text)."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def parse_utc(text: str) -> datetime:
@@ -26,22 +29,25 @@ def encode_payload(payload: Payload) -> bytes:
     return payload.__pydantic_serializer__.to_json(payload, exclude_unset=True)
 
 
+_DECODERS = {name: StoredPayloadDecoder(spec.payload) for name, spec in EVENT_TYPES.items()}
+
+
 def decode_payload(event_type: str, version: int, data: bytes | str) -> Payload:
-    """The typed payload of a stored event.
+    """The typed payload of a stored event (not validated again: see ``stored_payloads``).
 
     Raises:
-        ValueError: the type or version is unknown to this build (a newer writer?).
+        ValueError: the type or version is unknown to this build (a newer writer?), or the
+            payload does not fit its model.
     """
     spec = EVENT_TYPES.get(event_type)
     if spec is None:
         raise ValueError(f"event type {event_type!r} is unknown to this version of banktwin")
     if version != spec.version:
         raise ValueError(f"{event_type} version {version} is not supported (have {spec.version})")
-    return spec.payload.model_validate_json(data)
+    return _DECODERS[event_type].decode(data)
 
 
 def decode_event(
-    *,
     event_id: str,
     event_type: str,
     version: int,
@@ -51,13 +57,14 @@ def decode_event(
     source: str,
     payload: bytes | str,
 ) -> Event:
+    """The event a stored row holds (its payload typed, see :func:`decode_payload`)."""
     return Event(
-        event_id=event_id,
-        type=event_type,
-        subject_id=subject_id,
-        occurred_at=occurred_at,
-        payload=decode_payload(event_type, version, payload),
-        source=source,
-        version=version,
-        recorded_at=recorded_at,
+        event_id,
+        event_type,
+        subject_id,
+        occurred_at,
+        decode_payload(event_type, version, payload),
+        source,
+        version,
+        recorded_at,
     )

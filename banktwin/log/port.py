@@ -38,9 +38,14 @@ class LoggedEvent:
     event: Event
 
 
+def subject_hash(subject_id: str) -> int:
+    """CRC-32 of the subject id: what places a subject in a partition."""
+    return zlib.crc32(subject_id.encode())
+
+
 def partition_for(subject_id: str, partitions: int) -> int:
     """The partition of a subject: stable across processes, machines and adapters."""
-    return zlib.crc32(subject_id.encode()) % partitions
+    return subject_hash(subject_id) % partitions
 
 
 class EventLog(Protocol):

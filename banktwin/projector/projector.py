@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from banktwin.domain.customer import FraudAlert
@@ -86,7 +86,17 @@ class Projector:
         batch_size: int = 5000,
         consumer: str = TWIN_CONSUMER,
         cache_size: int = 200_000,
+        partitions: Collection[int] | None = None,
     ) -> None:
+        """``partitions``: the log partitions this projector applies (default: all). Workers
+        that split the partitions between them project in parallel; a subject's events are
+        all in one partition, so no two of them ever write the same twin."""
+        owned = sorted(set(range(log.partitions) if partitions is None else partitions))
+        if not owned or not set(owned) <= set(range(log.partitions)):
+            raise ValueError(
+                f"partitions {owned} are not a subset of the log's 0..{log.partitions - 1}"
+            )
+        self._owned = owned
         self._log = log
         self._store = store
         self._batch_size = batch_size
@@ -103,15 +113,15 @@ class Projector:
     def positions(self) -> dict[int, int]:
         if self._positions is None:
             stored = self._store.positions(self._consumer)
-            self._positions = {p: stored.get(p, 0) for p in range(self._log.partitions)}
+            self._positions = {p: stored.get(p, 0) for p in self._owned}
         return dict(self._positions)
 
     def lag(self) -> int:
-        """Events in the log not yet applied, by the positions committed to the store (so
-        it is right whichever process projects)."""
+        """Events of this projector's partitions not yet applied, by the positions committed
+        to the store (so it is right whichever process projects)."""
         ends = self._log.end_offsets()
         start = self._store.positions(self._consumer)
-        return sum(max(end - start.get(p, 0), 0) for p, end in ends.items())
+        return sum(max(ends.get(p, 0) - start.get(p, 0), 0) for p in self._owned)
 
     def _read_batch(self, start: dict[int, int]) -> list[LoggedEvent]:
         per_partition = max(self._batch_size // max(len(start), 1), 1)

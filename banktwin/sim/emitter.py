@@ -27,7 +27,7 @@ class EventEmitter:
             subject_id=subject_id,
             occurred_at=to_datetime(at),
             source=self._source,
-            event_id=self._ids.event(),
+            event_id=self._ids.event(at),
         )
         self._events.append(event)
         return event

@@ -1,9 +1,10 @@
 """Deterministic identifiers: the same seed (and run) always yields the same ids.
 
 Subject ids (customers, branches, loan applications) are UUIDv5 of the seed, so a customer
-keeps its id across runs with the same seed. Event ids are UUIDv5 of the run (configuration
-and window start) and a counter, so a repeated backfill has the same event ids while a
-backfill of another window does not collide with it.
+keeps its id across runs with the same seed. Event ids are UUIDv7 (time-ordered, as the log's
+index likes them: :mod:`banktwin.domain.ids`) of the event's simulated time, their random
+bits a hash of the run (configuration and window start) and a counter, so a repeated backfill
+has the same event ids while a backfill of another window does not collide with it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
+
+from banktwin.domain.ids import uuid7_text
 
 SIM_NAMESPACE = uuid.UUID("8f3c1a52-7a0e-4d3b-9a61-3c5e2b7d9f04")
 
@@ -25,24 +28,20 @@ def subject_uuid(seed_namespace: uuid.UUID, kind: str, number: int) -> str:
     return str(uuid.uuid5(seed_namespace, f"{kind}/{number}"))
 
 
-class Uuid5Counter:
-    """``uuid.uuid5(namespace, str(n))`` for n = 1, 2, 3 …, computed without building UUID
-    objects (the event loop mints one per event)."""
+class Uuid7Counter:
+    """Reproducible UUIDv7s: the caller's time, and for the random bits the SHA-1 of the
+    namespace and a counter (n = 1, 2, 3 …)."""
 
     def __init__(self, namespace: uuid.UUID) -> None:
         self._hash = hashlib.sha1(namespace.bytes, usedforsecurity=False)
         self._count = 0
 
-    def next(self) -> str:
-        """The next id."""
+    def next(self, unix_ms: int) -> str:
+        """The next id, at ``unix_ms``."""
         self._count += 1
         digest = self._hash.copy()
         digest.update(str(self._count).encode())
-        raw = bytearray(digest.digest()[:16])
-        raw[6] = (raw[6] & 0x0F) | 0x50
-        raw[8] = (raw[8] & 0x3F) | 0x80
-        h = raw.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return uuid7_text(unix_ms, digest.digest())
 
 
 class RunIds:
@@ -50,7 +49,7 @@ class RunIds:
 
     def __init__(self, seed: int, run_key: str, *, resumed: bool = False) -> None:
         self._event_namespace = uuid.uuid5(SIM_NAMESPACE, f"run/{run_key}")
-        self._event_ids = Uuid5Counter(self._event_namespace)
+        self._event_ids = Uuid7Counter(self._event_namespace)
         self._prefix = f"{seed % 1000:03d}"
         # A resumed run continues a bank whose earlier runs already used the plain ids:
         # its transactions, tickets and loan applications get ids of their own.
@@ -62,9 +61,9 @@ class RunIds:
         self._loans = 0
         self._scenarios = 0
 
-    def event(self) -> str:
-        """The next event id: UUIDv5 of the run and the event's number."""
-        return self._event_ids.next()
+    def event(self, at_micros: int) -> str:
+        """The next event id, for an event at simulated instant ``at_micros``."""
+        return self._event_ids.next(at_micros // 1000)
 
     def transaction(self) -> str:
         """``TX`` and 12 digits."""

@@ -106,6 +106,15 @@ def test_bad_options_name_the_option(tmp_path: Path) -> None:
     assert result.returncode == 2 and "port" in result.stderr
 
 
+def test_a_worker_refuses_partitions_the_log_does_not_have(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    result = banktwin("worker", *data, "--partitions", "0,7", env=clean_env())
+    assert result.returncode == 2
+    assert "BANKTWIN_PARTITIONS (--partitions)" in result.stderr and "0..3" in result.stderr
+    result = banktwin("worker", *data, "--partitions", "one", env=clean_env())
+    assert result.returncode == 2 and "BANKTWIN_PARTITIONS (--partitions)" in result.stderr
+
+
 def test_demo_backfills_projects_serves_and_continues(tmp_path: Path) -> None:
     args = (
         "demo",
@@ -186,13 +195,18 @@ def test_simulate_streams_to_a_running_server_and_replay_rebuilds_the_same_twin(
     store = open_state_store(url)
     before = {key: store.customer(key) for key in _customer_ids(server_dir)}
     store.close()
-    replayed = banktwin("replay", "--data-dir", str(server_dir), env=clean_env())
-    assert replayed.returncode == 0 and f"replayed {logged:,} events" in replayed.stdout
-    store = open_state_store(url)
-    try:
-        assert {key: store.customer(key) for key in before} == before
-    finally:
-        store.close()
+    for processes in ("2", "1"):  # the log's 4 partitions split between 2 processes, or not
+        replayed = banktwin(
+            "replay", "--data-dir", str(server_dir), "--processes", processes, env=clean_env()
+        )
+        assert replayed.returncode == 0, replayed.stderr
+        assert f"replayed {logged:,} events" in replayed.stdout
+        assert f"({processes} processes)" in replayed.stdout
+        store = open_state_store(url)
+        try:
+            assert {key: store.customer(key) for key in before} == before
+        finally:
+            store.close()
 
 
 def test_simulate_with_wrong_credentials_is_a_clear_error(tmp_path: Path) -> None:

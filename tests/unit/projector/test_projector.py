@@ -37,6 +37,31 @@ def test_applies_everything_once_across_partitions() -> None:
     assert store.transactions(customers[0], 10, 0).total == 1
 
 
+def test_projectors_owning_disjoint_partitions_build_the_same_twin_as_one() -> None:
+    log = InMemoryEventLog(partitions=3)
+    customers = [new_id() for _ in range(30)]
+    log.append([registered(c) for c in customers] + [opened(c, minutes=1) for c in customers])
+    log.append([posted(c, amount="2.50", minutes=2 + i % 3) for i, c in enumerate(customers)])
+    alone, shared = InMemoryStateStore(), InMemoryStateStore()
+    Projector(log, alone, batch_size=7).run_until_caught_up()
+    first = Projector(log, shared, batch_size=7, partitions=[0, 2])
+    second = Projector(log, shared, batch_size=7, partitions=[1])
+    ends = log.end_offsets()
+    assert first.lag() == ends[0] + ends[2] and second.lag() == ends[1]
+    assert first.run_until_caught_up() == ends[0] + ends[2]
+    assert second.lag() == ends[1]  # the other's work is not counted as its own
+    assert second.run_until_caught_up() == ends[1]
+    assert shared.positions("twin") == alone.positions("twin") == ends
+    for c in customers:
+        assert shared.customer(c) == alone.customer(c)
+
+
+@pytest.mark.parametrize("partitions", [[], [3], [0, -1]])
+def test_a_projector_refuses_partitions_the_log_does_not_have(partitions: list[int]) -> None:
+    with pytest.raises(ValueError, match=r"not a subset of the log's 0\.\.2"):
+        Projector(InMemoryEventLog(partitions=3), InMemoryStateStore(), partitions=partitions)
+
+
 def test_derived_events_are_appended_once_and_then_applied() -> None:
     log, store = InMemoryEventLog(), InMemoryStateStore()
     loan_id = new_id()

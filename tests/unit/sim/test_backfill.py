@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from banktwin.wire import events_to_ndjson
 from tests.unit.sim.sim_fixtures import END, SMALL, Backfill, make_backfill
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def test_same_config_and_end_give_a_byte_identical_backfill(backfill: Backfill) -> None:
@@ -55,11 +57,14 @@ def test_every_event_revalidates_from_its_json(backfill: Backfill) -> None:
         assert event.occurred_at.utcoffset() == timedelta(0)
 
 
-def test_event_ids_are_unique_uuid5(backfill: Backfill) -> None:
+def test_event_ids_are_unique_uuid7s_of_the_event_time(backfill: Backfill) -> None:
     ids = [e.event_id for e in backfill.events]
 
     assert len(set(ids)) == len(ids)
-    assert all(UUID.match(i) for i in ids)
+    assert all(UUID7.match(i) for i in ids)
+    for event in backfill.events:
+        since_epoch = event.occurred_at - datetime(1970, 1, 1, tzinfo=UTC)
+        assert uuid.UUID(event.event_id).int >> 80 == since_epoch // timedelta(milliseconds=1)
 
 
 def test_events_of_each_subject_come_in_time_order(backfill: Backfill) -> None:

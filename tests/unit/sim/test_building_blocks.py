@@ -16,7 +16,7 @@ from banktwin.domain.loan import STAGE_SLA_HOURS
 from banktwin.domain.payloads.loan import LoanStage
 from banktwin.sim import SimConfig
 from banktwin.sim.geography import CITIES, utc_offset_seconds
-from banktwin.sim.identifiers import Uuid5Counter
+from banktwin.sim.identifiers import Uuid7Counter
 from banktwin.sim.loan_pipeline import PIPELINE, stage_hours
 from banktwin.sim.scheduler import Scheduler
 from banktwin.sim.timeline import local_instant, to_datetime, to_micros
@@ -76,12 +76,17 @@ def test_local_wall_clock_instants() -> None:
     assert to_micros(to_datetime(123_456_789)) == 123_456_789
 
 
-def test_event_id_counter_matches_uuid5() -> None:
+def test_event_ids_are_reproducible_uuid7s_of_the_event_time() -> None:
     namespace = uuid.uuid5(uuid.NAMESPACE_URL, "banktwin")
-    counter = Uuid5Counter(namespace)
-    assert [counter.next() for _ in range(50)] == [
-        str(uuid.uuid5(namespace, str(n))) for n in range(1, 51)
-    ]
+    at_ms = 1_757_944_800_123  # 2025-09-15T14:00:00.123Z
+    counter, again = Uuid7Counter(namespace), Uuid7Counter(namespace)
+    ids = [counter.next(at_ms + n // 3) for n in range(60)]
+    assert ids == [again.next(at_ms + n // 3) for n in range(60)]
+    assert len(set(ids)) == 60
+    parsed = [uuid.UUID(i) for i in ids]
+    assert {u.version for u in parsed} == {7} and {u.variant for u in parsed} == {uuid.RFC_4122}
+    assert [u.int >> 80 for u in parsed] == [at_ms + n // 3 for n in range(60)]
+    assert [str(u) for u in parsed] == ids  # canonical text
 
 
 def test_scheduler_runs_in_time_then_schedule_order_and_refuses_the_past() -> None:
