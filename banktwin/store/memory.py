@@ -19,6 +19,10 @@ from banktwin.store.port import Page, ProjectionChanges, SubjectKey
 class InMemoryStateStore:
     """The :class:`~banktwin.store.port.StateStore` in dictionaries."""
 
+    @property
+    def reads_are_local(self) -> bool:
+        return True  # memory
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.reset()

@@ -72,6 +72,12 @@ class ProjectionStore(Protocol):
 class TwinReader(Protocol):
     """Queries the API serves from. Lists are newest first."""
 
+    @property
+    def reads_are_local(self) -> bool:
+        """True when a read never waits on a network (an embedded file, memory): the API may
+        then read inline on its event loop rather than hop to a worker thread."""
+        ...
+
     def customer(self, customer_id: str) -> CustomerTwin | None: ...
 
     def branch(self, branch_id: str) -> BranchTwin | None: ...

@@ -190,6 +190,10 @@ class PostgresStateStore:
     are never queued behind the projector's commit.
     """
 
+    @property
+    def reads_are_local(self) -> bool:
+        return False  # a server
+
     def __init__(self, url: str, schema: str | None = None) -> None:
         prepare_database(url, schema, "state-store", SCHEMA, lambda conn: None)
         self._pool = open_pool(url, schema, "state-store")

@@ -134,6 +134,10 @@ def _marks(n: int) -> str:
 class SqliteStateStore:
     """The :class:`~banktwin.store.port.StateStore` on one SQLite file."""
 
+    @property
+    def reads_are_local(self) -> bool:
+        return True  # an embedded file
+
     def __init__(self, path: Path) -> None:
         self._write_lock = threading.Lock()
         self._writer = connect_sqlite(path)

@@ -49,6 +49,11 @@ def _alert(customer_id: str, minutes: int, status: str = "open") -> FraudAlert:
 
 
 class TestStateStoreContract:
+    def test_only_embedded_stores_say_their_reads_are_local(
+        self, store: StateStore, request: pytest.FixtureRequest
+    ) -> None:
+        assert store.reads_are_local is (request.node.callspec.params["store"] != "postgres")
+
     def test_commit_then_load_and_read_back_equal_twins(self, store: StateStore) -> None:
         cid = new_id()
         twin, events = _customer(cid)

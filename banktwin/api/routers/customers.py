@@ -50,9 +50,13 @@ async def get_customer(
     services = caller.services
     customer_id = str(customerId)
     if as_of is None:
-        # Two indexed reads (often one, and a reused rendering): cheaper inline than a hop to
-        # the thread pool. A fold over history is not, so as-of reads take that hop.
-        return Response(_current_view(services, customer_id), media_type="application/json")
+        # Two indexed reads (often one, and a reused rendering): on an embedded store cheaper
+        # inline than a hop to the thread pool; a server's latency would stall the event loop.
+        if services.store.reads_are_local:
+            body = _current_view(services, customer_id)
+        else:
+            body = await run_in_threadpool(_current_view, services, customer_id)
+        return Response(body, media_type="application/json")
     view = await run_in_threadpool(_past_view, services, customer_id, as_of)
     return JsonResponse(view)
 
