@@ -1,4 +1,5 @@
 """Posting transactions: each one moves its account's running balance and becomes an event.
+Interest the core system credits arrives as a new balance instead (change data capture).
 
 Balances are kept in integer cents. Debits check the money is there: a checking account that
 runs short is topped up from savings first (a customer moving money, two ordinary
@@ -12,6 +13,7 @@ from typing import Any
 
 from banktwin.domain.events import Event
 from banktwin.domain.payloads.account import (
+    AccountBalanceChanged,
     AccountStatus,
     AccountType,
     Channel,
@@ -79,6 +81,18 @@ class Ledger:
         event = self._emitter.emit(TransactionPosted(**fields), customer.customer_id, at)
         account.balance += -cents if direction is Direction.DEBIT else cents
         return event, transaction_id
+
+    def adjust(
+        self, customer: SimCustomer, account: SimAccount, cents: int, at: int, *, reason: str
+    ) -> Event:
+        """A balance change the core system books without a transaction (interest, a fee),
+        seen by the twin as change data capture: ``account.balance_changed`` with the new
+        absolute balance."""
+        account.balance += cents
+        payload = AccountBalanceChanged(
+            account_id=account.account_id, balance=money(account.balance), reason=reason
+        )
+        return self._emitter.emit(payload, customer.customer_id, at)
 
     def move(
         self,

@@ -1,11 +1,12 @@
-"""Money that moves by calendar or by choice: salaries, rent, card repayments and transfers."""
+"""Money that moves by calendar or by choice: salaries, rent, card repayments, savings
+interest and transfers."""
 
 from __future__ import annotations
 
 import math
 from datetime import date
 
-from banktwin.domain.payloads.account import AccountType, Channel, Direction
+from banktwin.domain.payloads.account import AccountStatus, AccountType, Channel, Direction
 from banktwin.domain.payloads.customer import Segment
 from banktwin.sim.bank_model import SimAccount, SimCustomer
 from banktwin.sim.card_spending import customer_device
@@ -15,6 +16,10 @@ from banktwin.sim.merchant_catalog import TRANSFER_MCC
 from banktwin.sim.timeline import local_date, local_instant
 
 REPAYMENT_DELAY_DAYS = 3
+SAVINGS_RATE_BP = 150
+"""Yearly interest on savings, in basis points (1.5 %), credited monthly."""
+INTEREST_DAY, INTEREST_MINUTE = 1, 120.0
+"""The core system's month-end run: the 1st, 02:00 local time."""
 
 
 def next_monthly(city: City, after: int, day_of_month: int, minute_of_day: float) -> int:
@@ -33,9 +38,10 @@ def next_monthly(city: City, after: int, day_of_month: int, minute_of_day: float
 class MoneyMovements:
     """Standing orders, income and the transfers customers make."""
 
-    def __init__(self, ctx: SimContext) -> None:
+    def __init__(self, ctx: SimContext, *, books_interest: bool = True) -> None:
         self._ctx = ctx
         self._rng = ctx.rng
+        self._books_interest = books_interest
 
     def start(self, customer: SimCustomer, at: int) -> None:
         """Schedule the customer's first salary, rent and card repayment from ``at`` on."""
@@ -52,6 +58,9 @@ class MoneyMovements:
         ):
             day = (p.payday + REPAYMENT_DELAY_DAYS - 1) % 28 + 1
             schedule(next_monthly(home, at, day, 540.0), self._repay_card, customer, day)
+        if self._books_interest and customer.account_of(AccountType.SAVINGS):
+            first = next_monthly(home, at, INTEREST_DAY, INTEREST_MINUTE)
+            schedule(first, self._interest, customer)
 
     def _income(self, at: int, customer: SimCustomer, minute: float) -> None:
         p = customer.profile
@@ -88,6 +97,15 @@ class MoneyMovements:
         self._ctx.scheduler.at(
             next_monthly(customer.home, at + 1, p.rent_day, minute), self._rent, customer, minute
         )
+
+    def _interest(self, at: int, customer: SimCustomer) -> None:
+        savings = customer.account_of(AccountType.SAVINGS)
+        if savings is not None and savings.status is AccountStatus.ACTIVE and savings.balance > 0:
+            cents = savings.balance * SAVINGS_RATE_BP // (12 * 10_000)
+            if cents > 0:
+                self._ctx.ledger.adjust(customer, savings, cents, at, reason="Interest")
+        following = next_monthly(customer.home, at + 1, INTEREST_DAY, INTEREST_MINUTE)
+        self._ctx.scheduler.at(following, self._interest, customer)
 
     def _repay_card(self, at: int, customer: SimCustomer, day: int) -> None:
         card = customer.account_of(AccountType.CREDIT_CARD)

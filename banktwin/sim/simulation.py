@@ -177,7 +177,10 @@ class Simulation:
             start=start,
         )
         spending, banking = CardSpending(ctx), DigitalBanking(ctx)
-        movements, bureau = MoneyMovements(ctx), CreditBureau(ctx)
+        # Interest arrives as a new absolute balance: a resumed run does not know the balances
+        # the twin holds (only the opening ones), so it books none.
+        movements = MoneyMovements(ctx, books_interest=run_key is None)
+        bureau = CreditBureau(ctx)
         loans, branches = LoanPipeline(ctx, bureau), BranchOperations(ctx)
         fraud = FraudInjector(ctx, spending, banking)
         activity = CustomerActivity(

@@ -12,8 +12,13 @@ from typing import cast
 import pytest
 
 from banktwin.domain.events import EVENT_TYPES, SubjectKind
-from banktwin.domain.payloads.account import AccountOpened, TransactionPosted
+from banktwin.domain.payloads.account import (
+    AccountBalanceChanged,
+    AccountOpened,
+    TransactionPosted,
+)
 from banktwin.domain.payloads.branch import BranchOpened, QueueAbandoned, QueueJoined, QueueServed
+from banktwin.domain.payloads.common import CENT
 from banktwin.sim import SimConfig, Simulation
 from banktwin.wire import events_to_ndjson
 from tests.unit.sim.sim_fixtures import END, SMALL, Backfill, make_backfill
@@ -131,7 +136,7 @@ def test_the_estimate_is_close_to_the_real_count(backfill: Backfill) -> None:
 def test_every_customer_and_branch_event_kind_occurs(backfill: Backfill) -> None:
     made = {e.type for e in backfill.events}
     engine_facts = {"risk.score_updated", "fraud.alert_raised", "fraud.alert_status_changed"}
-    not_generated = {"account.balance_changed", "loan.sla_breached", *engine_facts}
+    not_generated = {"loan.sla_breached", *engine_facts}
 
     assert made == set(EVENT_TYPES) - not_generated
 
@@ -164,6 +169,11 @@ def test_balances_stay_sensible(backfill: Backfill) -> None:
         elif isinstance(event.payload, TransactionPosted):
             p = event.payload
             balances[p.account_id] += p.amount if p.direction == "credit" else -p.amount
+        elif isinstance(event.payload, AccountBalanceChanged):
+            interest = event.payload.balance - balances[event.payload.account_id]
+            assert kinds[event.payload.account_id] == "savings" and event.payload.reason
+            assert 0 < interest <= balances[event.payload.account_id] * Decimal("0.00125") + CENT
+            balances[event.payload.account_id] = event.payload.balance
     savings = [b for a, b in balances.items() if kinds[a] == "savings"]
     checking = [b for a, b in balances.items() if kinds[a] == "checking"]
 

@@ -42,3 +42,19 @@ def test_resume_refuses_a_started_simulation() -> None:
     sim.resume(END)
     with pytest.raises(RuntimeError):
         sim.resume(END)
+
+
+def test_only_a_run_that_knows_the_balances_books_interest() -> None:
+    first_of_july = datetime(2025, 7, 1, 12, tzinfo=UTC)  # the core's run was at 02:00 local
+    fresh = Simulation(CONFIG)
+    booked = [
+        e
+        for batch in fresh.backfill(end=first_of_july)
+        for e in batch
+        if e.type == "account.balance_changed"
+    ]
+    assert booked and all(e.payload.reason == "Interest" for e in booked)
+    resumed = Simulation(CONFIG)
+    resumed.resume(first_of_july - timedelta(days=2))
+    later = resumed.advance_to(first_of_july)
+    assert later and not [e for e in later if e.type == "account.balance_changed"]
