@@ -19,30 +19,26 @@ from typing import Any
 
 import psycopg
 
-from banktwin.domain.branch import BranchTwin
-from banktwin.domain.customer import CustomerTwin, FraudAlert
+from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
-from banktwin.domain.records import TransactionRecord
 from banktwin.domain.twin import Twin
 from banktwin.errors import ConflictError
 from banktwin.postgres_connection import open_pool, postgres_errors, prepare_database
-from banktwin.store import codec
-from banktwin.store.port import Page, ProjectionChanges, SubjectKey
+from banktwin.store.port import ProjectionChanges, SubjectKey
 from banktwin.store.rows import (
     ACCOUNT_COLUMNS,
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
     TWIN_TABLES,
     account_rows,
-    alert_from_row,
     alert_row,
     loan_customer,
     subject_id,
-    transaction_from_row,
     transaction_row,
     twin_doc,
 )
+from banktwin.store.sql_reader import SqlTwinReader
 
 SCHEMA = (
     """
@@ -160,11 +156,6 @@ _ACCOUNT_UPSERT = (
     "ON CONFLICT (customer_id, account_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in ACCOUNT_COLUMNS[2:])
 )
-_CUSTOMER_VERSION = (
-    "SELECT version, (SELECT COUNT(*) FROM loans WHERE customer_id = %s), "
-    "(SELECT COALESCE(SUM(version), 0) FROM loans WHERE customer_id = customers.customer_id) "
-    "FROM customers WHERE customer_id = %s"
-)
 _TRANSACTION_INSERT = (
     f"INSERT INTO transactions ({', '.join(TRANSACTION_COLUMNS)}) "
     f"VALUES ({', '.join(['%s'] * len(TRANSACTION_COLUMNS))}) ON CONFLICT DO NOTHING"
@@ -183,12 +174,14 @@ def _time(moment: datetime) -> datetime:
     return moment
 
 
-class PostgresStateStore:
+class PostgresStateStore(SqlTwinReader):
     """The :class:`~banktwin.store.port.StateStore` on PostgreSQL.
 
     Safe to share between threads: each operation borrows a pooled connection, so API readers
     are never queued behind the projector's commit.
     """
+
+    alert_select = _ALERT_SELECT
 
     @property
     def reads_are_local(self) -> bool:
@@ -328,71 +321,14 @@ class PostgresStateStore:
         ):
             conn.execute(f"TRUNCATE {', '.join(PROJECTION_TABLES)}")
 
-    # --- reader side --------------------------------------------------------------------
+    # --- reader side (queries in SqlTwinReader) ------------------------------------------
 
-    def _doc(self, kind: SubjectKind, key: str) -> Twin | None:
-        spec = TWIN_TABLES[kind]
-        with postgres_errors(f"read {spec.table}"), self._pool.connection() as conn:
-            row = conn.execute(
-                f"SELECT doc FROM {spec.table} WHERE {spec.key} = %s", (key,)
-            ).fetchone()
-        return None if row is None else spec.decode(row[0])
+    def _fetch(self, what: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with postgres_errors(what), self._pool.connection() as conn:
+            return conn.execute(sql.replace("?", "%s"), params).fetchall()
 
-    def customer(self, customer_id: str) -> CustomerTwin | None:
-        twin = self._doc(SubjectKind.CUSTOMER, customer_id)
-        return twin if isinstance(twin, CustomerTwin) else None
-
-    def branch(self, branch_id: str) -> BranchTwin | None:
-        twin = self._doc(SubjectKind.BRANCH, branch_id)
-        return twin if isinstance(twin, BranchTwin) else None
-
-    def loan(self, application_id: str) -> LoanTwin | None:
-        twin = self._doc(SubjectKind.LOAN, application_id)
-        return twin if isinstance(twin, LoanTwin) else None
-
-    def customer_version(self, customer_id: str) -> str | None:
-        with postgres_errors("read a customer's version"), self._pool.connection() as conn:
-            row = conn.execute(_CUSTOMER_VERSION, (customer_id, customer_id)).fetchone()
-        return None if row is None else f"{row[0]}.{row[1]}.{row[2]}"
-
-    def loans_of(self, customer_id: str) -> list[LoanTwin]:
-        with postgres_errors("read loans"), self._pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT doc FROM loans WHERE customer_id = %s ORDER BY updated_at DESC",
-                (customer_id,),
-            ).fetchall()
-        loans = (codec.decode_twin(SubjectKind.LOAN, doc) for (doc,) in rows)
-        return [loan for loan in loans if isinstance(loan, LoanTwin)]
-
-    def transactions(self, customer_id: str, limit: int, offset: int) -> Page[TransactionRecord]:
-        with postgres_errors("read transactions"), self._pool.connection() as conn:
-            count = conn.execute(
-                "SELECT COUNT(*) FROM transactions WHERE customer_id = %s", (customer_id,)
-            ).fetchone()
-            rows = conn.execute(
-                f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions "
-                "WHERE customer_id = %s ORDER BY occurred_at DESC, transaction_id DESC "
-                "LIMIT %s OFFSET %s",
-                (customer_id, limit, offset),
-            ).fetchall()
-        total = 0 if count is None else int(count[0])
-        return Page([transaction_from_row(r, _time) for r in rows], total)
-
-    def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
-        where, params = ("WHERE status = %s", (status,)) if status else ("", ())
-        with postgres_errors("read fraud alerts"), self._pool.connection() as conn:
-            count = conn.execute(f"SELECT COUNT(*) FROM fraud_alerts {where}", params).fetchone()
-            rows = conn.execute(
-                f"SELECT {_ALERT_SELECT} FROM fraud_alerts {where} "
-                "ORDER BY raised_at DESC, alert_id DESC LIMIT %s OFFSET %s",
-                (*params, limit, offset),
-            ).fetchall()
-        total = 0 if count is None else int(count[0])
-        return Page([alert_from_row(r, _time) for r in rows], total)
-
-    def ping(self) -> None:
-        with postgres_errors("reach the state store"), self._pool.connection() as conn:
-            conn.execute("SELECT 1 FROM projection_positions LIMIT 1").fetchall()
+    def _read_time(self, value: Any) -> datetime:
+        return _time(value)
 
     def close(self) -> None:
         self._pool.close()

@@ -5,34 +5,31 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Collection
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from banktwin.domain.branch import BranchTwin
-from banktwin.domain.customer import CustomerTwin, FraudAlert
+from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
-from banktwin.domain.records import TransactionRecord
 from banktwin.domain.twin import Twin
 from banktwin.errors import ConflictError
 from banktwin.log.codec import parse_utc, utc_text
 from banktwin.sqlite_connection import ThreadLocalConnections, connect_sqlite, sqlite_errors
-from banktwin.store import codec
-from banktwin.store.port import Page, ProjectionChanges, SubjectKey
+from banktwin.store.port import ProjectionChanges, SubjectKey
 from banktwin.store.rows import (
     ACCOUNT_COLUMNS,
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
     TWIN_TABLES,
     account_rows,
-    alert_from_row,
     alert_row,
     loan_customer,
     subject_id,
-    transaction_from_row,
     transaction_row,
     twin_doc,
 )
+from banktwin.store.sql_reader import SqlTwinReader
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS projection_positions (
@@ -131,7 +128,7 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-class SqliteStateStore:
+class SqliteStateStore(SqlTwinReader):
     """The :class:`~banktwin.store.port.StateStore` on one SQLite file."""
 
     @property
@@ -295,90 +292,14 @@ class SqliteStateStore:
                     conn.execute("ROLLBACK")
                 raise
 
-    # --- reader side --------------------------------------------------------------------
+    # --- reader side (queries in SqlTwinReader) ------------------------------------------
 
-    def _doc(self, kind: SubjectKind, key: str) -> Twin | None:
-        spec = TWIN_TABLES[kind]
-        with sqlite_errors(f"read {spec.table}"):
-            row = (
-                self._reader()
-                .execute(f"SELECT doc FROM {spec.table} WHERE {spec.key} = ?", (key,))
-                .fetchone()
-            )
-        return None if row is None else spec.decode(row[0])
+    def _fetch(self, what: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with sqlite_errors(what):
+            return self._reader().execute(sql, params).fetchall()
 
-    def customer(self, customer_id: str) -> CustomerTwin | None:
-        twin = self._doc(SubjectKind.CUSTOMER, customer_id)
-        return twin if isinstance(twin, CustomerTwin) else None
-
-    def branch(self, branch_id: str) -> BranchTwin | None:
-        twin = self._doc(SubjectKind.BRANCH, branch_id)
-        return twin if isinstance(twin, BranchTwin) else None
-
-    def loan(self, application_id: str) -> LoanTwin | None:
-        twin = self._doc(SubjectKind.LOAN, application_id)
-        return twin if isinstance(twin, LoanTwin) else None
-
-    def customer_version(self, customer_id: str) -> str | None:
-        with sqlite_errors("read a customer's version"):
-            row = (
-                self._reader()
-                .execute(
-                    "SELECT customers.version, COUNT(loans.version), "
-                    "COALESCE(SUM(loans.version), 0) "
-                    "FROM customers LEFT JOIN loans USING (customer_id) "
-                    "WHERE customers.customer_id = ? GROUP BY customers.customer_id",
-                    (customer_id,),
-                )
-                .fetchone()
-            )
-        return None if row is None else f"{row[0]}.{row[1]}.{row[2]}"
-
-    def loans_of(self, customer_id: str) -> list[LoanTwin]:
-        with sqlite_errors("read loans"):
-            rows = (
-                self._reader()
-                .execute(
-                    "SELECT doc FROM loans WHERE customer_id = ? ORDER BY updated_at DESC",
-                    (customer_id,),
-                )
-                .fetchall()
-            )
-        return [
-            t
-            for (doc,) in rows
-            if isinstance(t := codec.decode_twin(SubjectKind.LOAN, doc), LoanTwin)
-        ]
-
-    def transactions(self, customer_id: str, limit: int, offset: int) -> Page[TransactionRecord]:
-        conn = self._reader()
-        with sqlite_errors("read transactions"):
-            total = conn.execute(
-                "SELECT COUNT(*) FROM transactions WHERE customer_id = ?", (customer_id,)
-            ).fetchone()[0]
-            rows = conn.execute(
-                f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions "
-                "WHERE customer_id = ? ORDER BY occurred_at DESC, transaction_id DESC "
-                "LIMIT ? OFFSET ?",
-                (customer_id, limit, offset),
-            ).fetchall()
-        return Page([transaction_from_row(r, parse_utc) for r in rows], int(total))
-
-    def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
-        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
-        conn = self._reader()
-        with sqlite_errors("read fraud alerts"):
-            total = conn.execute(f"SELECT COUNT(*) FROM fraud_alerts {where}", params).fetchone()[0]
-            rows = conn.execute(
-                f"SELECT {', '.join(ALERT_COLUMNS)} FROM fraud_alerts {where} "
-                "ORDER BY raised_at DESC, alert_id DESC LIMIT ? OFFSET ?",
-                (*params, limit, offset),
-            ).fetchall()
-        return Page([alert_from_row(r, parse_utc) for r in rows], int(total))
-
-    def ping(self) -> None:
-        with sqlite_errors("reach the state store"):
-            self._reader().execute("SELECT 1 FROM projection_positions LIMIT 1").fetchall()
+    def _read_time(self, value: Any) -> datetime:
+        return parse_utc(value)
 
     def close(self) -> None:
         with self._write_lock:
