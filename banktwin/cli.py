@@ -88,6 +88,14 @@ def demo(
     run_demo(settings, config, rate=rate, duration=duration, console=console)
 
 
+ProcessesOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help="Processes to project with (default: one per core, ≤ one per partition)."
+    ),
+]
+
+
 @app.command()
 def worker(
     data_dir: DataDirOpt = None,
@@ -97,11 +105,18 @@ def worker(
             help="Log partitions to project, e.g. 0,2 (default: all) [BANKTWIN_PARTITIONS]."
         ),
     ] = None,
+    processes: ProcessesOpt = None,
 ) -> None:
     """Run only the projector: apply the log to the twin until stopped (SIGTERM/Ctrl+C).
 
-    Workers given disjoint --partitions project in parallel."""
+    Its partitions are split between --processes processes; workers given disjoint
+    --partitions also project in parallel."""
     from banktwin.runtime import Runtime
+    from banktwin.worker_processes import (
+        default_processes,
+        run_worker_processes,
+        split_partitions,
+    )
 
     settings = _settings(data_dir=data_dir, partitions=partitions)
     runtime = Runtime(settings)
@@ -112,8 +127,20 @@ def worker(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    owned = settings.partitions or "all partitions"
-    console.print(f"projecting {settings.event_log_url} ({owned}) → {settings.state_store_url}")
+    owned = settings.owned_partitions or list(range(runtime.log.partitions))
+    shareable = not settings.event_log_url.startswith("memory:")
+    count = min(processes or default_processes(len(owned)), len(owned)) if shareable else 1
+    if count > 1:
+        runtime.close()
+        groups = split_partitions(owned, count)
+        console.print(f"projecting with {count} processes, partitions {groups}")
+        ended = run_worker_processes(groups, data_dir, stop)
+        if ended is not None:
+            console.print(f"[red]a worker process ended (exit code {ended}); stopping[/red]")
+            raise typer.Exit(1)
+        return
+    shown = settings.partitions or "all partitions"
+    console.print(f"projecting {settings.event_log_url} ({shown}) → {settings.state_store_url}")
     try:
         runtime.projector.run_forever(stop)
     finally:
@@ -123,26 +150,18 @@ def worker(
 @app.command()
 def replay(
     data_dir: DataDirOpt = None,
-    processes: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="Processes to replay with (default: one per core, ≤ one per partition)."
-        ),
-    ] = None,
+    processes: ProcessesOpt = None,
 ) -> None:
     """Rebuild every projection from the log (stop serve/worker on this data first)."""
     from banktwin.progress import event_progress
-    from banktwin.projector.replay import (
-        rebuild_projections,
-        rebuild_projections_in_parallel,
-        replay_processes,
-    )
+    from banktwin.projector.replay import rebuild_projections, rebuild_projections_in_parallel
     from banktwin.runtime import Runtime
+    from banktwin.worker_processes import default_processes
 
     settings = _settings(data_dir=data_dir)
     runtime = Runtime(settings)
     try:
-        count = min(processes or replay_processes(runtime.log.partitions), runtime.log.partitions)
+        count = min(processes or default_processes(runtime.log.partitions), runtime.log.partitions)
         with event_progress() as progress:
             task = progress.add_task(f"replaying ({count} processes)", total=None)
 

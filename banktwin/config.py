@@ -5,8 +5,9 @@ Built once by the composition root (the CLI or a test), never at import time.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,7 +29,9 @@ class Settings(BaseSettings):
     """Event log, e.g. ``sqlite:///var/twin.db`` or ``postgresql://host/db``. Default: SQLite
     file ``twin.db`` in ``data_dir``."""
     store_url: str | None = None
-    """State store; default: the same database as the log (SQLite file or PostgreSQL)."""
+    """State store; default: a PostgreSQL log's own database, or beside a SQLite log its own
+    file (``twin.db`` → ``twin-state.db``): SQLite has one writer per file, and appends must
+    not wait for the projector's commits."""
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     run_projector: bool = True
@@ -52,12 +55,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _resolve_urls(self) -> Settings:
-        default = f"sqlite:///{self.data_dir / 'twin.db'}"
         if self.log_url is None:
-            self.log_url = default
+            self.log_url = f"sqlite:///{self.data_dir / 'twin.db'}"
         if self.store_url is None:
-            same_database = self.log_url.startswith(("sqlite:", "postgresql:", "postgres:"))
-            self.store_url = self.log_url if same_database else default
+            if self.log_url.startswith(("postgresql:", "postgres:")):
+                self.store_url = self.log_url
+            elif self.log_url.startswith("sqlite:"):
+                self.store_url = _beside(self.log_url, "-state")
+            else:
+                self.store_url = f"sqlite:///{self.data_dir / 'twin-state.db'}"
         return self
 
     @property
@@ -74,6 +80,13 @@ class Settings(BaseSettings):
     def state_store_url(self) -> str:
         assert self.store_url is not None
         return self.store_url
+
+
+def _beside(sqlite_url: str, suffix: str) -> str:
+    """The URL of a file next to a SQLite URL's file: ``sqlite:///var/twin.db?x`` and ``-state``
+    give ``sqlite:///var/twin-state.db`` (options belong to the first file)."""
+    path = PurePosixPath(urlsplit(sqlite_url).path)
+    return f"sqlite://{path.with_name(path.stem + suffix + path.suffix)}"
 
 
 def load_settings(**overrides: object) -> Settings:

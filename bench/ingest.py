@@ -1,7 +1,8 @@
 """(1) Events/s appended and applied through the log and the projector, on SQLite.
 
-The events are appended in batches by this process while ``banktwin worker`` (another
-process, as in production) projects them; the clock stops when the worker's committed
+The events are appended in batches by this process while ``banktwin worker`` (other
+processes, as in production: by default one per core, splitting the log's partitions)
+projects them; the clock stops when the worker's committed
 positions reach the end of the log. The baseline is plain batched inserts of the same rows
 into a bare SQLite table with the same durability settings, in the same run.
 
@@ -13,7 +14,6 @@ scattered index inserts cost.
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,12 +23,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from banktwin.adapters import open_event_log, open_state_store
+from banktwin.config import load_settings
 from banktwin.domain.events import Event
 from banktwin.log.codec import encode_payload, utc_text
-from banktwin.log.sqlite import SqliteEventLog
+from banktwin.log.sqlite import DEFAULT_PARTITIONS, SqliteEventLog
 from banktwin.projector.projector import TWIN_CONSUMER, Projector
 from banktwin.sqlite_connection import connect_sqlite
-from banktwin.store.sqlite import SqliteStateStore
+from banktwin.store.port import StateStore
+from banktwin.worker_processes import default_processes
 
 BATCH = 5000
 TARGET_EVENTS_PER_S = 50_000
@@ -63,25 +66,16 @@ def plain_inserts(events: list[Event], path: Path) -> float:
     return seconds
 
 
-def _positions(db: Path) -> int:
-    conn = sqlite3.connect(db)
-    try:
-        row = conn.execute(
-            "SELECT COALESCE(SUM(next_offset), 0) FROM projection_positions WHERE consumer = ?",
-            (TWIN_CONSUMER,),
-        ).fetchone()
-        return int(row[0])
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        conn.close()
+def _applied(store: StateStore) -> int:
+    return sum(store.positions(TWIN_CONSUMER).values())
 
 
 def pipelined(events: list[Event], data_dir: Path) -> dict[str, float]:
-    """Append here while a worker process projects; seconds until everything is applied."""
-    db = data_dir / "twin.db"
-    log = SqliteEventLog(db)
-    SqliteStateStore(db).close()
+    """Append here while ``banktwin worker`` (its default processes) projects; seconds until
+    everything is applied."""
+    settings = load_settings(data_dir=data_dir)
+    log = open_event_log(settings.event_log_url)
+    store = open_state_store(settings.state_store_url)
     env = {**os.environ, "BANKTWIN_DATA_DIR": str(data_dir)}
     worker = subprocess.Popen(
         [sys.executable, "-m", "banktwin", "worker"],
@@ -90,12 +84,12 @@ def pipelined(events: list[Event], data_dir: Path) -> dict[str, float]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(2.0)  # the worker's start-up is not what is measured
+        time.sleep(3.0)  # the worker's start-up is not what is measured
         start = time.perf_counter()
         for i in range(0, len(events), BATCH):
             log.append(events[i : i + BATCH])
         appended = time.perf_counter() - start
-        while _positions(db) < len(events):
+        while _applied(store) < len(events):
             if worker.poll() is not None:
                 raise RuntimeError("the worker died")
             time.sleep(0.05)
@@ -104,13 +98,15 @@ def pipelined(events: list[Event], data_dir: Path) -> dict[str, float]:
         worker.terminate()
         worker.wait(30)
         log.close()
+        store.close()
     return {"append_s": appended, "total_s": total}
 
 
 def sequential(events: list[Event], data_dir: Path) -> dict[str, float]:
     """For insight: append everything, then project everything, in one process."""
-    db = data_dir / "twin.db"
-    log, store = SqliteEventLog(db), SqliteStateStore(db)
+    settings = load_settings(data_dir=data_dir)
+    log = open_event_log(settings.event_log_url)
+    store = open_state_store(settings.state_store_url)
     start = time.perf_counter()
     for i in range(0, len(events), BATCH):
         log.append(events[i : i + BATCH])
@@ -162,4 +158,5 @@ def run(events: list[Event]) -> dict[str, Any]:
         "sequential_append_events_per_s": round(n / seq["append_s"]),
         "sequential_project_events_per_s": round(n / seq["project_s"]),
         "append_only_random_v4_ids_events_per_s": round(n / random_ids_s),
+        "worker_processes": default_processes(DEFAULT_PARTITIONS),
     }

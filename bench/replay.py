@@ -15,12 +15,9 @@ from typing import Any
 
 from banktwin.domain.events import Event
 from banktwin.log.sqlite import SqliteEventLog
-from banktwin.projector.replay import (
-    rebuild_projections,
-    rebuild_projections_in_parallel,
-    replay_processes,
-)
+from banktwin.projector.replay import rebuild_projections, rebuild_projections_in_parallel
 from banktwin.store.sqlite import SqliteStateStore
+from banktwin.worker_processes import default_processes
 
 TARGET_SECONDS = 60.0
 
@@ -41,7 +38,7 @@ def run(events: list[Event]) -> dict[str, Any]:
         log, store = SqliteEventLog(db), SqliteStateStore(db)
         for i in range(0, len(events), 20_000):
             log.append(events[i : i + 20_000])
-        processes = replay_processes(log.partitions)
+        processes = default_processes(log.partitions)
         url = f"sqlite:///{db}"
         start = time.perf_counter()
         applied = rebuild_projections_in_parallel(url, url, processes=processes)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
 from banktwin.log.port import EventLog
 from banktwin.projector.projector import TWIN_CONSUMER, Projector
 from banktwin.store.port import ProjectionStore
+from banktwin.worker_processes import split_partitions
 
 POLL_S = 0.25
 
@@ -37,11 +37,6 @@ def rebuild_projections(
     return projector.run_until_caught_up(on_progress)
 
 
-def replay_processes(partitions: int) -> int:
-    """How many processes a replay uses by default: one per core, at most one per partition."""
-    return max(1, min(os.cpu_count() or 1, partitions))
-
-
 def rebuild_projections_in_parallel(
     log_url: str,
     store_url: str,
@@ -65,8 +60,7 @@ def rebuild_projections_in_parallel(
         raise ValueError("an in-memory log or store cannot be shared with other processes")
     log, store = open_event_log(log_url), open_state_store(store_url)
     try:
-        groups = [list(range(i, log.partitions, processes)) for i in range(processes)]
-        groups = [g for g in groups if g]
+        groups = split_partitions(range(log.partitions), processes)
         store.reset()
         if on_start is not None:
             on_start(sum(log.end_offsets().values()))

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from banktwin.adapters import open_event_log, open_state_store
+from tests.factories import new_id, opened, posted, registered
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +138,7 @@ def test_demo_backfills_projects_serves_and_continues(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert "banktwin demo is running" in first.stdout and "export TOKEN=" in first.stdout
     logged = count_events(tmp_path)
-    store = open_state_store(f"sqlite:///{tmp_path / 'twin.db'}")
+    store = open_state_store(f"sqlite:///{tmp_path / 'twin-state.db'}")
     try:
         assert logged > 500
         assert sum(store.positions("twin").values()) >= logged - 200  # projected (live tail aside)
@@ -191,7 +192,7 @@ def test_simulate_streams_to_a_running_server_and_replay_rebuilds_the_same_twin(
         assert alerts.status_code == 200
     logged = count_events(server_dir)
     assert logged > 300
-    url = f"sqlite:///{server_dir / 'twin.db'}"
+    url = f"sqlite:///{server_dir / 'twin-state.db'}"
     store = open_state_store(url)
     before = {key: store.customer(key) for key in _customer_ids(server_dir)}
     store.close()
@@ -229,8 +230,67 @@ def test_simulate_with_wrong_credentials_is_a_clear_error(tmp_path: Path) -> Non
 def _customer_ids(data_dir: Path) -> list[str]:
     import sqlite3
 
-    conn = sqlite3.connect(data_dir / "twin.db")
+    conn = sqlite3.connect(data_dir / "twin-state.db")
     try:
         return [row[0] for row in conn.execute("SELECT customer_id FROM customers LIMIT 25")]
     finally:
         conn.close()
+
+
+def _start_worker(data_dir: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "banktwin", "worker", "--data-dir", str(data_dir), *args],
+        env=clean_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def test_a_worker_splits_the_partitions_between_processes_and_stops_them(
+    tmp_path: Path,
+) -> None:
+    log = open_event_log(f"sqlite:///{tmp_path / 'twin.db'}")
+    customers = [new_id() for _ in range(24)]
+    events = [registered(c) for c in customers] + [opened(c, minutes=1) for c in customers]
+    events += [posted(c, amount="2.00", minutes=2) for c in customers]
+    log.append(events)
+    assert log.partitions == 4
+    log.close()
+    worker = _start_worker(tmp_path, "--processes", "2")
+    try:
+        store = open_state_store(f"sqlite:///{tmp_path / 'twin-state.db'}")
+        deadline = time.monotonic() + 60
+        while sum(store.positions("twin").values()) < len(events):
+            assert time.monotonic() < deadline and worker.poll() is None
+            time.sleep(0.2)
+        assert len(_children(worker.pid)) == 2
+        for c in customers:
+            twin = store.customer(c)
+            assert twin is not None and twin.accounts[0].balance == 98
+        store.close()
+    finally:
+        worker.terminate()
+        out, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0
+    assert "projecting with 2 processes, partitions [[0, 2], [1, 3]]" in out
+
+
+def test_a_worker_stops_when_one_of_its_processes_dies(tmp_path: Path) -> None:
+    worker = _start_worker(tmp_path, "--processes", "2")
+    try:
+        deadline = time.monotonic() + 30
+        while len(_children(worker.pid)) < 2:
+            assert time.monotonic() < deadline and worker.poll() is None
+            time.sleep(0.2)
+        os.kill(_children(worker.pid)[0], 9)
+        out, _ = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 1 and "a worker process ended (exit code -9)" in out

@@ -172,7 +172,7 @@ def test_kill_9_loses_no_acknowledged_event_and_applies_each_once(tmp_path: Path
         ).fetchall()
     )
     db.close()
-    store = open_state_store(f"sqlite:///{tmp_path / 'twin.db'}")
+    store = open_state_store(f"sqlite:///{tmp_path / 'twin-state.db'}")
     try:
         for cid in CUSTOMERS:
             twin = store.customer(cid)
