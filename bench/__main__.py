@@ -16,9 +16,9 @@ from typing import Any
 
 from rich.console import Console
 
-from banktwin.log.sqlite import SqliteEventLog
+from banktwin.adapters import open_event_log, open_state_store
+from banktwin.config import load_settings
 from banktwin.projector.projector import Projector
-from banktwin.store.sqlite import SqliteStateStore
 from bench import http_read, ingest, replay
 from bench.workload import simulated_events
 
@@ -29,8 +29,9 @@ def _http(events_for_twin: int) -> dict[str, Any]:
     events = simulated_events(events_for_twin)
     customer_ids = sorted({e.subject_id for e in events if e.type == "customer.registered"})
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "twin.db"
-        log, store = SqliteEventLog(db), SqliteStateStore(db)
+        settings = load_settings(data_dir=Path(tmp))  # the layout the served app opens
+        log = open_event_log(settings.event_log_url)
+        store = open_state_store(settings.state_store_url)
         for i in range(0, len(events), 20_000):
             log.append(events[i : i + 20_000])
         Projector(log, store).run_until_caught_up()

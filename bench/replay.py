@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from banktwin.adapters import open_event_log, open_state_store
+from banktwin.config import load_settings
 from banktwin.domain.events import Event
-from banktwin.log.sqlite import SqliteEventLog
 from banktwin.projector.replay import rebuild_projections, rebuild_projections_in_parallel
-from banktwin.store.sqlite import SqliteStateStore
 from banktwin.worker_processes import default_processes
 
 TARGET_SECONDS = 60.0
@@ -34,21 +34,23 @@ def _plain_read(db: Path) -> float:
 
 def run(events: list[Event]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "twin.db"
-        log, store = SqliteEventLog(db), SqliteStateStore(db)
+        settings = load_settings(data_dir=Path(tmp))  # the default layout: log, state beside
+        log = open_event_log(settings.event_log_url)
+        store = open_state_store(settings.state_store_url)
         for i in range(0, len(events), 20_000):
             log.append(events[i : i + 20_000])
         processes = default_processes(log.partitions)
-        url = f"sqlite:///{db}"
         start = time.perf_counter()
-        applied = rebuild_projections_in_parallel(url, url, processes=processes)
+        applied = rebuild_projections_in_parallel(
+            settings.event_log_url, settings.state_store_url, processes=processes
+        )
         seconds = time.perf_counter() - start
         start = time.perf_counter()
         rebuild_projections(log, store)
         one_process_s = time.perf_counter() - start
         log.close()
         store.close()
-        read_s = _plain_read(db)
+        read_s = _plain_read(Path(tmp) / "twin.db")
     return {
         "benchmark": "replay",
         "events": applied,
