@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import NamedTuple, cast
 
 from banktwin.domain.customer import FraudAlert
 from banktwin.domain.customer_rules import raised_alert
@@ -18,8 +18,10 @@ from banktwin.domain.payloads.account import TransactionPosted
 from banktwin.domain.payloads.insight import FraudAlertStatusChanged
 
 
-@dataclass(frozen=True, slots=True)
-class TransactionRecord:
+class TransactionRecord(NamedTuple):
+    """One posted transaction, as the transactions table keeps it (a tuple: one is built per
+    transaction the projector applies)."""
+
     transaction_id: str
     customer_id: str
     account_id: str
@@ -49,29 +51,35 @@ class AlertStatusChange:
 Record = TransactionRecord | FraudAlert | AlertStatusChange
 
 
+RECORDED_TYPES = frozenset(
+    {"transaction.posted", "fraud.alert_raised", "fraud.alert_status_changed"}
+)
+"""The event types :func:`records_for` makes rows of (a projector skips the call for others)."""
+
+
 def records_for(event: Event) -> list[Record]:
     """The table rows one event adds or changes (none for most events)."""
     if event.type == "transaction.posted":
         p = cast(TransactionPosted, event.payload)
         return [
             TransactionRecord(
-                transaction_id=p.transaction_id,
-                customer_id=event.subject_id,
-                account_id=p.account_id,
-                amount=p.amount,
-                currency=p.currency,
-                direction=p.direction.value,
-                channel=p.channel.value,
-                merchant=p.merchant,
-                merchant_category=p.merchant_category,
-                terminal_id=p.terminal_id,
-                card_token=p.card_token,
-                device_id=p.device_id,
-                country=p.location.country if p.location else None,
-                city=p.location.city if p.location else None,
-                description=p.description,
-                occurred_at=event.occurred_at,
-                event_id=event.event_id,
+                p.transaction_id,
+                event.subject_id,
+                p.account_id,
+                p.amount,
+                p.currency,
+                p.direction.value,
+                p.channel.value,
+                p.merchant,
+                p.merchant_category,
+                p.terminal_id,
+                p.card_token,
+                p.device_id,
+                p.location.country if p.location else None,
+                p.location.city if p.location else None,
+                p.description,
+                event.occurred_at,
+                event.event_id,
             )
         ]
     if event.type == "fraud.alert_raised":

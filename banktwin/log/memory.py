@@ -34,7 +34,7 @@ class InMemoryEventLog:
             for event in events:
                 original = self._by_id.get(event.event_id)
                 if original is not None:
-                    results.append(replace(original, duplicate=True))
+                    results.append(original._replace(duplicate=True))
                     continue
                 partition = partition_for(event.subject_id, len(self._partitions))
                 offset = len(self._partitions[partition])

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from banktwin.domain.events import Event
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
+class AppendResult(NamedTuple):
     """Where an event is in the log. For an event id appended before, the original result
-    with ``duplicate=True``."""
+    with ``duplicate=True``. (Named tuples: one is made per event appended or read.)"""
 
     event_id: str
     partition: int
@@ -29,8 +27,7 @@ class AppendResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedEvent:
+class LoggedEvent(NamedTuple):
     """An event as read back, with its place in the log (``event.recorded_at`` is set)."""
 
     partition: int

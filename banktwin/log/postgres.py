@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -205,7 +205,7 @@ class PostgresEventLog:
             event_id = item.event.event_id
             result = known.get(event_id) or appended[event_id]
             if event_id in reported:
-                result = replace(result, duplicate=True)
+                result = result._replace(duplicate=True)
             reported.add(event_id)
             results.append(result)
         return results

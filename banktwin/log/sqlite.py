@@ -12,7 +12,6 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -203,7 +202,7 @@ class SqliteEventLog:
             event = item.event
             original = known.get(item.id_bytes)
             if original is not None:
-                results.append(replace(original, event_id=event.event_id, duplicate=True))
+                results.append(original._replace(event_id=event.event_id, duplicate=True))
                 continue
             offset = next_offset[item.partition]
             next_offset[item.partition] = offset + 1

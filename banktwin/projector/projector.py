@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 
 from banktwin.domain.customer import FraudAlert
 from banktwin.domain.events import Event
-from banktwin.domain.records import AlertStatusChange, TransactionRecord, records_for
+from banktwin.domain.records import (
+    RECORDED_TYPES,
+    AlertStatusChange,
+    TransactionRecord,
+    records_for,
+)
 from banktwin.domain.twin import Twin, apply
 from banktwin.errors import ConflictError
 from banktwin.log.port import EventLog, LoggedEvent
@@ -31,6 +36,11 @@ log = logging.getLogger(__name__)
 
 TWIN_CONSUMER = "twin"
 MAX_BACKOFF_S = 10.0
+IDLE_POLL_S = 0.05
+"""How long an idle projector waits before looking at the log again. Appends in the same
+process wake it at once (:meth:`Projector.notify`); a worker process learns of another
+process's appends only by looking, so this bounds how stale its twin gets (a look is a few
+indexed reads)."""
 
 
 @dataclass
@@ -123,12 +133,17 @@ class Projector:
         start = self._store.positions(self._consumer)
         return sum(max(ends.get(p, 0) - start.get(p, 0), 0) for p in self._owned)
 
-    def _read_batch(self, start: dict[int, int]) -> list[LoggedEvent]:
+    def _read_batch(self, start: dict[int, int]) -> tuple[list[LoggedEvent], dict[int, int]]:
+        """The next events of every owned partition, and the positions after them."""
         per_partition = max(self._batch_size // max(len(start), 1), 1)
         batch: list[LoggedEvent] = []
+        end = dict(start)
         for partition, offset in start.items():
-            batch.extend(self._log.read(partition, offset, per_partition))
-        return batch
+            events = self._log.read(partition, offset, per_partition)
+            if events:  # a partition's events come in offset order
+                end[partition] = events[-1].offset + 1
+                batch.extend(events)
+        return batch, end
 
     def run_once(self) -> int:
         """Apply one batch; returns how many log events it applied (0 when caught up)."""
@@ -145,12 +160,9 @@ class Projector:
 
     def _apply_batch(self) -> int:
         start = self.positions()
-        batch = self._read_batch(start)
+        batch, end = self._read_batch(start)
         if not batch:
             return 0
-        end = dict(start)
-        for logged in batch:  # a partition's events come in offset order
-            end[logged.partition] = logged.offset + 1
         event_keys = [(logged.event.subject_kind, logged.event.subject_id) for logged in batch]
         keys = set(event_keys)
         twins = self._cache.get_many(keys)
@@ -164,13 +176,8 @@ class Projector:
             twins[key], more = apply(twins.get(key), event)
             if more:
                 derived.extend(more)
-            for record in records_for(event):
-                if isinstance(record, TransactionRecord):
-                    changes.transactions.append(record)
-                elif isinstance(record, FraudAlert):
-                    changes.alerts_raised.append(record)
-                elif isinstance(record, AlertStatusChange):
-                    changes.alert_changes.append(record)
+            if event.type in RECORDED_TYPES:
+                self._collect_records(event, changes)
         changes.twins = {key: twins[key] for key in keys}
         if derived:
             self._log.append(derived)
@@ -189,6 +196,16 @@ class Projector:
         self.status.positions = dict(end)
         return len(batch)
 
+    @staticmethod
+    def _collect_records(event: Event, changes: ProjectionChanges) -> None:
+        for record in records_for(event):
+            if isinstance(record, TransactionRecord):
+                changes.transactions.append(record)
+            elif isinstance(record, FraudAlert):
+                changes.alerts_raised.append(record)
+            elif isinstance(record, AlertStatusChange):
+                changes.alert_changes.append(record)
+
     def run_until_caught_up(self, on_progress: Callable[[int], None] | None = None) -> int:
         """Apply batches until the log has nothing new; returns events applied."""
         total = 0
@@ -198,7 +215,7 @@ class Projector:
                 on_progress(applied)
         return total
 
-    def run_forever(self, stop: threading.Event, idle_wait_s: float = 0.5) -> None:
+    def run_forever(self, stop: threading.Event, idle_wait_s: float = IDLE_POLL_S) -> None:
         """Apply batches until ``stop`` is set; sleeps while idle, backs off on failure."""
         self.status.running = True
         try:
