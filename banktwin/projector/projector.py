@@ -169,7 +169,7 @@ class Projector:
         missing = keys - twins.keys()
         if missing:
             twins.update(self._store.load(missing))
-        changes = ProjectionChanges(self._consumer, start=start, end=end)
+        changes = ProjectionChanges(self._consumer, start=start, end=end, before=dict(twins))
         derived: list[Event] = []
         for logged, key in zip(batch, event_keys, strict=True):
             event = logged.event

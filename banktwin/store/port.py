@@ -32,6 +32,9 @@ class ProjectionChanges:
     end: dict[int, int]
     """Positions after the batch (next offset to read, per partition)."""
     twins: dict[SubjectKey, Twin] = field(default_factory=dict)
+    before: dict[SubjectKey, Twin] = field(default_factory=dict)
+    """The same subjects' twins as the store held them before the batch, where known: a store
+    may then skip rows the batch left as they were (accounts no event touched)."""
     transactions: list[TransactionRecord] = field(default_factory=list)
     alerts_raised: list[FraudAlert] = field(default_factory=list)
     alert_changes: list[AlertStatusChange] = field(default_factory=list)

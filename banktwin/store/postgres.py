@@ -287,9 +287,9 @@ class PostgresStateStore(SqlTwinReader):
             )
         accounts = [
             row
-            for (kind, _), twin in changes.twins.items()
-            if kind is SubjectKind.CUSTOMER and isinstance(twin, CustomerTwin)
-            for row in account_rows(twin, _money, _time)
+            for key, twin in changes.twins.items()
+            if key[0] is SubjectKind.CUSTOMER and isinstance(twin, CustomerTwin)
+            for row in account_rows(twin, _money, _time, changes.before.get(key))
         ]
         if accounts:
             cur.executemany(_ACCOUNT_UPSERT, accounts)

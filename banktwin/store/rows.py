@@ -102,8 +102,19 @@ def loan_customer(twin: Twin) -> str | None:
 
 
 def account_rows(
-    customer: CustomerTwin, money: Callable[[Decimal], Any], time: Callable[[datetime], Any]
+    customer: CustomerTwin,
+    money: Callable[[Decimal], Any],
+    time: Callable[[datetime], Any],
+    before: Twin | None = None,
 ) -> list[tuple[Any, ...]]:
+    """The rows of the customer's accounts; with ``before`` (the twin as stored), only of the
+    accounts that changed since (the rules keep an untouched account as the same object)."""
+    accounts = customer.accounts
+    if isinstance(before, CustomerTwin):
+        if before.accounts is accounts:
+            return []
+        stored = {id(a) for a in before.accounts}  # ``before`` keeps them alive: ids are unique
+        accounts = tuple(a for a in accounts if id(a) not in stored)
     return [
         (
             a.account_id,
@@ -115,7 +126,7 @@ def account_rows(
             None if a.opened_at is None else time(a.opened_at),
             time(a.updated_at),
         )
-        for a in customer.accounts
+        for a in accounts
     ]
 
 

@@ -243,9 +243,9 @@ class SqliteStateStore(SqlTwinReader):
             )
         accounts = [
             row
-            for (kind, _), twin in changes.twins.items()
-            if kind is SubjectKind.CUSTOMER and isinstance(twin, CustomerTwin)
-            for row in account_rows(twin, _money, utc_text)
+            for key, twin in changes.twins.items()
+            if key[0] is SubjectKind.CUSTOMER and isinstance(twin, CustomerTwin)
+            for row in account_rows(twin, _money, utc_text, changes.before.get(key))
         ]
         if accounts:
             updates = ", ".join(f"{c} = excluded.{c}" for c in ACCOUNT_COLUMNS[2:])
