@@ -26,7 +26,7 @@ from banktwin.domain.customer import (
     TransactionSummary,
 )
 from banktwin.domain.events import Event
-from banktwin.domain.evolve import evolve
+from banktwin.domain.evolve import evolve, evolved
 from banktwin.domain.payloads.account import (
     AccountBalanceChanged,
     AccountOpened,
@@ -109,6 +109,15 @@ def _with_account(c: CustomerTwin, account: Account) -> tuple[Account, ...]:
     return tuple(accounts)
 
 
+def _with_account_at(
+    accounts: tuple[Account, ...], index: int, account: Account
+) -> tuple[Account, ...]:
+    """``accounts`` with the one at ``index`` replaced (``-1``: ``account`` added)."""
+    if index < 0:
+        return (*accounts, account)
+    return (*accounts[:index], account, *accounts[index + 1 :])
+
+
 def _account_or_placeholder(c: CustomerTwin, account_id: str, e: Event, currency: str) -> Account:
     return c.account(account_id) or Account(
         account_id=account_id,
@@ -176,7 +185,13 @@ def _with_recent(
 def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
     p = cast(TransactionPosted, e.payload)
     at = e.occurred_at
-    account = _account_or_placeholder(c, p.account_id, e, p.currency)
+    accounts = c.accounts
+    index = next((i for i, a in enumerate(accounts) if a.account_id == p.account_id), -1)
+    account = (
+        accounts[index]
+        if index >= 0
+        else _account_or_placeholder(c, p.account_id, e, p.currency)
+    )
     debit = p.direction is Direction.DEBIT
     balance = account.balance - p.amount if debit else account.balance + p.amount
     channel = p.channel.value
@@ -194,8 +209,9 @@ def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
         at,
     )
     changes: Changes = {
-        "accounts": _with_account(
-            c,
+        "accounts": _with_account_at(
+            accounts,
+            index,
             Account(
                 account.account_id,
                 account.type,
@@ -224,13 +240,18 @@ def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
 
 def _seen_device(b: Behaviour, device_id: str, platform: str | None, at: datetime) -> Behaviour:
     """Behaviour with the device moved to the front; a new device is remembered as such."""
-    known = next((d for d in b.devices if d.device_id == device_id), None)
-    others = tuple(d for d in b.devices if d.device_id != device_id)
-    if known is None:
-        device = Device(device_id, platform, at, at)
-        return evolve(b, devices=(device, *others)[:KNOWN_DEVICES], last_new_device_at=at)
-    device = known._replace(platform=platform or known.platform, last_seen=max(known.last_seen, at))
-    return evolve(b, devices=(device, *others))
+    devices = b.devices
+    for i, known in enumerate(devices):
+        if known.device_id == device_id:
+            device = Device(
+                device_id,
+                platform or known.platform,
+                known.first_seen,
+                known.last_seen if known.last_seen > at else at,
+            )
+            return evolve(b, devices=(device, *devices[:i], *devices[i + 1 :]))
+    device = Device(device_id, platform, at, at)
+    return evolve(b, devices=(device, *devices)[:KNOWN_DEVICES], last_new_device_at=at)
 
 
 def _device_seen(c: CustomerTwin, e: Event) -> Changes:
@@ -330,9 +351,6 @@ def apply_customer_event(c: CustomerTwin | None, e: Event) -> CustomerTwin:
     twin = c or new_customer(e.subject_id, e.occurred_at)
     changes = CUSTOMER_RULES[e.type](twin, e)
     at = e.occurred_at
-    return evolve(
-        twin,
-        **changes,
-        last_updated=at if at > twin.last_updated else twin.last_updated,
-        events_applied=twin.events_applied + 1,
-    )
+    changes["last_updated"] = at if at > twin.last_updated else twin.last_updated
+    changes["events_applied"] = twin.events_applied + 1
+    return evolved(twin, changes)

@@ -7,7 +7,11 @@ from decimal import Decimal
 
 from banktwin.domain.completeness import data_completeness, missing_facts
 from banktwin.domain.customer import CustomerTwin
-from banktwin.domain.customer_rules import RECENT_TRANSACTIONS, apply_customer_event
+from banktwin.domain.customer_rules import (
+    KNOWN_DEVICES,
+    RECENT_TRANSACTIONS,
+    apply_customer_event,
+)
 from banktwin.domain.events import Event
 from banktwin.domain.twin import apply, fold
 from tests.factories import T0, event, new_id, opened, posted, registered
@@ -114,6 +118,22 @@ def test_logins_and_new_devices_are_behavioural_signals() -> None:
     assert [d.device_id for d in b.devices] == ["dev_b", "dev_a"]
     assert b.devices[1].platform == "ios"
     assert b.last_new_device_at == T0.replace(minute=3)
+
+
+def test_a_known_device_moves_to_the_front_and_the_list_is_bounded() -> None:
+    seen = [
+        event("customer.device_seen", CID, {"deviceId": f"dev_{i}", "platform": "ios"}, minutes=i)
+        for i in range(KNOWN_DEVICES + 2)
+    ]
+    again = event("customer.device_seen", CID, {"deviceId": "dev_5"}, minutes=30)
+    late = event("customer.device_seen", CID, {"deviceId": "dev_5"}, minutes=20)
+    b = customer(*seen, again, late).behaviour
+    assert len(b.devices) == KNOWN_DEVICES
+    assert [d.device_id for d in b.devices[:3]] == ["dev_5", "dev_11", "dev_10"]
+    device = b.devices[0]
+    assert device.platform == "ios"  # kept when a sighting does not name it
+    assert (device.first_seen, device.last_seen) == (T0.replace(minute=5), T0.replace(minute=30))
+    assert b.last_new_device_at == T0.replace(minute=11)
 
 
 def test_an_older_credit_report_does_not_replace_a_newer_one() -> None:
