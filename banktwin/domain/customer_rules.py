@@ -188,9 +188,7 @@ def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
     accounts = c.accounts
     index = next((i for i, a in enumerate(accounts) if a.account_id == p.account_id), -1)
     account = (
-        accounts[index]
-        if index >= 0
-        else _account_or_placeholder(c, p.account_id, e, p.currency)
+        accounts[index] if index >= 0 else _account_or_placeholder(c, p.account_id, e, p.currency)
     )
     debit = p.direction is Direction.DEBIT
     balance = account.balance - p.amount if debit else account.balance + p.amount
