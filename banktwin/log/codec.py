@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from banktwin.domain.events import EVENT_TYPES, Event
 from banktwin.domain.payloads.common import Payload
@@ -47,6 +49,24 @@ def decode_payload(event_type: str, version: int, data: bytes | str) -> Payload:
     return _DECODERS[event_type].decode(data)
 
 
+def _slot_setter(name: str) -> Callable[[Event, Any], None]:
+    return cast(Callable[[Event, Any], None], Event.__dict__[name].__set__)
+
+
+# An Event is built for every event a projector reads. The dataclass __init__ of a frozen
+# class assigns each field through object.__setattr__ (0.9 µs for an Event); setting the slots
+# directly gives the same object in half the time.
+_new_event = object.__new__
+_set_event_id = _slot_setter("event_id")
+_set_type = _slot_setter("type")
+_set_subject_id = _slot_setter("subject_id")
+_set_occurred_at = _slot_setter("occurred_at")
+_set_payload = _slot_setter("payload")
+_set_source = _slot_setter("source")
+_set_version = _slot_setter("version")
+_set_recorded_at = _slot_setter("recorded_at")
+
+
 def decode_event(
     event_id: str,
     event_type: str,
@@ -58,13 +78,14 @@ def decode_event(
     payload: bytes | str,
 ) -> Event:
     """The event a stored row holds (its payload typed, see :func:`decode_payload`)."""
-    return Event(
-        event_id,
-        event_type,
-        subject_id,
-        occurred_at,
-        decode_payload(event_type, version, payload),
-        source,
-        version,
-        recorded_at,
-    )
+    decoded = decode_payload(event_type, version, payload)
+    event = _new_event(Event)
+    _set_event_id(event, event_id)
+    _set_type(event, event_type)
+    _set_subject_id(event, subject_id)
+    _set_occurred_at(event, occurred_at)
+    _set_payload(event, decoded)
+    _set_source(event, source)
+    _set_version(event, version)
+    _set_recorded_at(event, recorded_at)
+    return event
