@@ -86,22 +86,26 @@ class Caller:
 # One flat dependency per scope: FastAPI resolves dependencies on every request, and a deep
 # tree (security scopes, nested schemes) cost more than the profile read itself. The OpenAPI
 # page still shows each operation's scope (``SCOPE_OF`` is read by ``install_openapi``).
-async def require_read(request: Request) -> Caller:
+def caller_of(request: Request, scope: str) -> Caller:
+    """The request's caller, if its token carries ``scope`` (else a 401/403 problem). For
+    handlers that skip dependency injection on a hot path (they document the scope with
+    ``lean_openapi(..., scope=...)``)."""
     return Caller(
-        authorize(request, request.headers.get("authorization"), READ), request.app.state.services
+        authorize(request, request.headers.get("authorization"), scope),
+        request.app.state.services,
     )
+
+
+async def require_read(request: Request) -> Caller:
+    return caller_of(request, READ)
 
 
 async def require_write(request: Request) -> Caller:
-    return Caller(
-        authorize(request, request.headers.get("authorization"), WRITE), request.app.state.services
-    )
+    return caller_of(request, WRITE)
 
 
 async def require_admin(request: Request) -> Caller:
-    return Caller(
-        authorize(request, request.headers.get("authorization"), ADMIN), request.app.state.services
-    )
+    return caller_of(request, ADMIN)
 
 
 SCOPE_OF: dict[object, str] = {require_read: READ, require_write: WRITE, require_admin: ADMIN}

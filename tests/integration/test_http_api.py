@@ -227,6 +227,8 @@ def test_as_of_shows_the_past(api: Api) -> None:
         api.get(f"/v1/customers/{cid}", params={"asOf": "2020-01-01T00:00:00Z"}).status_code == 404
     )
     assert api.get(f"/v1/customers/{cid}", params={"asOf": "yesterday"}).status_code == 400
+    naive = api.get(f"/v1/customers/{cid}", params={"asOf": "2025-09-15T14:00:00"})
+    assert naive.status_code == 400 and naive.json()["errors"][0]["field"] == "asOf"
 
 
 def test_risk_score_and_fraud_alerts_read_what_the_log_says(api: Api) -> None:
@@ -350,6 +352,7 @@ def test_every_endpoint_needs_a_token_with_the_right_scope(api: Api) -> None:
     assert r.headers["www-authenticate"].startswith("Bearer")
     r = api.client.get(f"/v1/customers/{cid}", headers={"Authorization": "Bearer forged"})
     assert r.status_code == 401
+    assert api.client.get("/v1/customers/not-a-uuid").status_code == 401  # the token first
     body = {"type": "customer.registered", "payload": {"name": "A"}}
     r = api.post(f"/v1/customers/{cid}/events", who="reader", json=body)
     assert r.status_code == 403 and "digitaltwin.write" in r.json()["detail"]

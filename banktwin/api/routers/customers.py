@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime
 
-from banktwin.api.deps import ReaderDep, Services, WriterDep
+from banktwin.api.auth import READ
+from banktwin.api.deps import ReaderDep, Services, WriterDep, caller_of
 from banktwin.api.ingest import ingest_one
+from banktwin.api.lean_params import LeanParam, lean_openapi, read_params
 from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
 from banktwin.api.paging import Limit, Offset, paged_response
 from banktwin.api.problems import Problem
@@ -26,10 +27,13 @@ from banktwin.projector.as_of import twin_as_of
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
-AsOf = Annotated[
+CUSTOMER_ID: LeanParam[uuid.UUID] = LeanParam("customerId", "path", uuid.UUID)
+AS_OF: LeanParam[datetime] = LeanParam(
+    "asOf",
+    "query",
     AwareDatetime | None,
-    Query(alias="asOf", description="Show the twin as it was at this time (ISO 8601)."),
-]
+    description="Show the twin as it was at this time (ISO 8601).",
+)
 
 
 def _not_found(customer_id: str) -> Problem:
@@ -40,15 +44,15 @@ def _not_found(customer_id: str) -> Problem:
     "/{customerId}",
     response_model=CustomerPublic,
     responses=PROBLEMS(400, 401, 403, 404),
+    openapi_extra=lean_openapi(CUSTOMER_ID, AS_OF, scope=READ),
 )
-async def get_customer(
-    customerId: uuid.UUID,  # noqa: N803 - the seed's path parameter name
-    caller: ReaderDep,
-    as_of: AsOf = None,
-) -> Response:
+async def get_customer(request: Request) -> Response:
     """Retrieve the full twin profile of a customer (optionally as of a past time)."""
-    services = caller.services
-    customer_id = str(customerId)
+    # The busiest read: caller and parameters are checked here rather than declared (see
+    # lean_params), in FastAPI's order: the token first, then the parameters.
+    services = caller_of(request, READ).services
+    customer_uuid, as_of = read_params(request, CUSTOMER_ID, AS_OF)
+    customer_id = str(customer_uuid)
     if as_of is None:
         # Two indexed reads (often one, and a reused rendering): on an embedded store cheaper
         # inline than a hop to the thread pool; a server's latency would stall the event loop.
