@@ -140,8 +140,9 @@ def test_demo_backfills_projects_serves_and_continues(tmp_path: Path) -> None:
     logged = count_events(tmp_path)
     store = open_state_store(f"sqlite:///{tmp_path / 'twin-state.db'}")
     try:
-        assert logged > 500
-        assert sum(store.positions("twin").values()) >= logged - 200  # projected (live tail aside)
+        # A day of this bank's history is 240 (a Sunday: branches closed) to 680 events.
+        assert logged > 200
+        assert sum(store.positions("twin").values()) >= logged - 100  # projected (live tail aside)
     finally:
         store.close()
     again = banktwin(*args[:-1], str(free_port()), env=clean_env())
@@ -191,7 +192,7 @@ def test_simulate_streams_to_a_running_server_and_replay_rebuilds_the_same_twin(
         alerts = httpx.get(f"{base}/v1/fraud-alerts", headers={"Authorization": f"Bearer {token}"})
         assert alerts.status_code == 200
     logged = count_events(server_dir)
-    assert logged > 300
+    assert logged > 150  # a day of this bank's history: 192 (weekend) to 560 events
     url = f"sqlite:///{server_dir / 'twin-state.db'}"
     store = open_state_store(url)
     before = {key: store.customer(key) for key in _customer_ids(server_dir)}
