@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from banktwin.adapters import open_state_store
-from banktwin.domain.customer import FraudAlert
-from banktwin.domain.events import SubjectKind
-from banktwin.domain.records import AlertStatusChange, records_for
-from banktwin.domain.twin import fold
+from banktwin.domain.customer import CustomerTwin, FraudAlert
+from banktwin.domain.events import Event, SubjectKind
+from banktwin.domain.records import AlertStatusChange, TransactionRecord, records_for
+from banktwin.domain.twin import Twin, fold
 from banktwin.errors import ConflictError
 from banktwin.store.port import ProjectionChanges, StateStore
 from tests.factories import T0, event, new_id, opened, posted, registered
@@ -33,12 +33,18 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore
     s.close()
 
 
-def _customer(customer_id: str, n_transactions: int = 3):  # type: ignore[no-untyped-def]
+def _folded(events: list[Event], state: Twin | None = None) -> Twin:
+    twin = fold(events, state)
+    assert twin is not None
+    return twin
+
+
+def _customer(customer_id: str, n_transactions: int = 3) -> tuple[Twin, list[Event]]:
     events = [registered(customer_id), opened(customer_id, balance="1000.00")]
     events += [
         posted(customer_id, amount=f"{i + 1}.50", minutes=i + 1) for i in range(n_transactions)
     ]
-    return fold(events), events
+    return _folded(events), events
 
 
 def _alert(customer_id: str, minutes: int, status: str = "open") -> FraudAlert:
@@ -58,12 +64,12 @@ class TestStateStoreContract:
         cid = new_id()
         twin, events = _customer(cid)
         key = (SubjectKind.CUSTOMER, cid)
-        rows = [r for e in events for r in records_for(e)]
+        rows = [r for e in events for r in records_for(e) if isinstance(r, TransactionRecord)]
         store.commit(
             ProjectionChanges(
                 "twin", start={0: 0}, end={0: len(events)}, twins={key: twin}, transactions=rows
             )
-        )  # type: ignore[arg-type]
+        )
         assert store.load([key, (SubjectKind.CUSTOMER, new_id())]) == {key: twin}
         assert store.customer(cid) == twin
         assert store.customer(new_id()) is None
@@ -72,8 +78,10 @@ class TestStateStoreContract:
 
     def test_balances_stay_exact_decimals(self, store: StateStore) -> None:
         cid = new_id()
-        twin = fold([opened(cid, balance="0.10"), posted(cid, amount="0.20", direction="credit")])
-        store.commit(ProjectionChanges("twin", {}, {0: 2}, {(SubjectKind.CUSTOMER, cid): twin}))  # type: ignore[dict-item]
+        twin = _folded(
+            [opened(cid, balance="0.10"), posted(cid, amount="0.20", direction="credit")]
+        )
+        store.commit(ProjectionChanges("twin", {}, {0: 2}, {(SubjectKind.CUSTOMER, cid): twin}))
         loaded = store.customer(cid)
         assert loaded is not None and loaded.accounts[0].balance == Decimal("0.30")
 
@@ -86,23 +94,23 @@ class TestStateStoreContract:
         with pytest.raises(ConflictError):
             store.commit(
                 ProjectionChanges("twin", {0: 0}, {0: 9}, twins={(SubjectKind.CUSTOMER, cid): twin})
-            )  # type: ignore[dict-item]
+            )
         assert store.customer(cid) is None
         assert store.positions("twin") == {0: 5}
 
     def test_transactions_page_newest_first_with_total(self, store: StateStore) -> None:
         cid = new_id()
         twin, events = _customer(cid, n_transactions=7)
-        rows = [r for e in events for r in records_for(e)]
+        rows = [r for e in events for r in records_for(e) if isinstance(r, TransactionRecord)]
         store.commit(
             ProjectionChanges(
                 "twin",
                 {},
                 {0: 9},
-                {(SubjectKind.CUSTOMER, cid): twin},  # type: ignore[dict-item]
+                {(SubjectKind.CUSTOMER, cid): twin},
                 transactions=rows,
             )
-        )  # type: ignore[arg-type]
+        )
         page = store.transactions(cid, limit=3, offset=2)
         assert page.total == 7
         assert [t.amount for t in page.items] == [Decimal("5.50"), Decimal("4.50"), Decimal("3.50")]
@@ -135,8 +143,8 @@ class TestStateStoreContract:
 
     def test_branches_and_loans_are_stored_by_kind(self, store: StateStore) -> None:
         branch_id, loan_id, cid = new_id(), new_id(), new_id()
-        branch = fold([event("branch.opened", branch_id, {"name": "Main St", "capacity": 40})])
-        loan = fold(
+        branch = _folded([event("branch.opened", branch_id, {"name": "Main St", "capacity": 40})])
+        loan = _folded(
             [
                 event(
                     "loan.submitted",
@@ -157,8 +165,8 @@ class TestStateStoreContract:
                 {},
                 {0: 2},
                 {
-                    (SubjectKind.BRANCH, branch_id): branch,  # type: ignore[dict-item]
-                    (SubjectKind.LOAN, loan_id): loan,  # type: ignore[dict-item]
+                    (SubjectKind.BRANCH, branch_id): branch,
+                    (SubjectKind.LOAN, loan_id): loan,
                 },
             )
         )
@@ -175,7 +183,7 @@ class TestStateStoreContract:
                 "twin",
                 {},
                 {0: 4},
-                {(SubjectKind.CUSTOMER, cid): twin},  # type: ignore[dict-item]
+                {(SubjectKind.CUSTOMER, cid): twin},
                 alerts_raised=[_alert(cid, 1)],
             )
         )
@@ -187,9 +195,10 @@ class TestStateStoreContract:
     def test_updating_a_twin_replaces_it(self, store: StateStore) -> None:
         cid = new_id()
         twin, _ = _customer(cid)
+        assert isinstance(twin, CustomerTwin)
         key = (SubjectKind.CUSTOMER, cid)
-        store.commit(ProjectionChanges("twin", {}, {0: 1}, {key: twin}))  # type: ignore[dict-item]
-        newer = replace(twin, name="Jane Roe")  # type: ignore[arg-type]
+        store.commit(ProjectionChanges("twin", {}, {0: 1}, {key: twin}))
+        newer = replace(twin, name="Jane Roe")
         store.commit(ProjectionChanges("twin", {0: 1}, {0: 2}, {key: newer}))
         assert store.customer(cid) == newer
 
@@ -203,9 +212,9 @@ class TestStateStoreContract:
         assert store.customer_version(cid) is None
         twin, _ = _customer(cid)
         key = (SubjectKind.CUSTOMER, cid)
-        store.commit(ProjectionChanges("twin", {}, {0: 1}, {key: twin}))  # type: ignore[dict-item]
+        store.commit(ProjectionChanges("twin", {}, {0: 1}, {key: twin}))
         first = store.customer_version(cid)
-        loan = fold(
+        loan = _folded(
             [
                 event(
                     "loan.submitted",
@@ -220,9 +229,9 @@ class TestStateStoreContract:
                 )
             ]
         )
-        store.commit(ProjectionChanges("twin", {0: 1}, {0: 2}, {(SubjectKind.LOAN, loan_id): loan}))  # type: ignore[dict-item]
+        store.commit(ProjectionChanges("twin", {0: 1}, {0: 2}, {(SubjectKind.LOAN, loan_id): loan}))
         second = store.customer_version(cid)
-        newer = fold([posted(cid)], twin)
-        store.commit(ProjectionChanges("twin", {0: 2}, {0: 3}, {key: newer}))  # type: ignore[dict-item]
+        newer = _folded([posted(cid)], twin)
+        store.commit(ProjectionChanges("twin", {0: 2}, {0: 3}, {key: newer}))
         third = store.customer_version(cid)
         assert first is not None and len({first, second, third}) == 3

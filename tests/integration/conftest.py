@@ -66,7 +66,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         log_url=url,
         store_url=url,
-        token_secret=SECRET,  # type: ignore[arg-type]
+        token_secret=SECRET,
         clients=CLIENTS,
         run_projector=False,
         max_event_bytes=4096,

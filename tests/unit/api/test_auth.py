@@ -25,10 +25,10 @@ def test_production_needs_a_key_and_clients_and_never_the_demo_secret() -> None:
     with pytest.raises(ConfigurationError, match="BANKTWIN_TOKEN_SECRET"):
         Authority.from_settings(Settings(clients="a:b:digitaltwin.read"))
     with pytest.raises(ConfigurationError, match="BANKTWIN_CLIENTS"):
-        Authority.from_settings(Settings(token_secret=KEY))  # type: ignore[arg-type]
+        Authority.from_settings(Settings(token_secret=KEY))
     with pytest.raises(ConfigurationError, match="demo secret"):
         Authority.from_settings(
-            Settings(token_secret=KEY, clients=f"x:{DEMO_CLIENT_SECRET}:digitaltwin.read")  # type: ignore[arg-type]
+            Settings(token_secret=KEY, clients=f"x:{DEMO_CLIENT_SECRET}:digitaltwin.read")
         )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
+from banktwin.domain.payloads.account import AccountBalanceChanged
 from banktwin.sim import SimConfig, Simulation
 
 END = datetime(2025, 6, 18, 12, tzinfo=UTC)
@@ -53,7 +55,9 @@ def test_only_a_run_that_knows_the_balances_books_interest() -> None:
         for e in batch
         if e.type == "account.balance_changed"
     ]
-    assert booked and all(e.payload.reason == "Interest" for e in booked)
+    assert booked and all(
+        cast(AccountBalanceChanged, e.payload).reason == "Interest" for e in booked
+    )
     resumed = Simulation(CONFIG)
     resumed.resume(first_of_july - timedelta(days=2))
     later = resumed.advance_to(first_of_july)
