@@ -14,6 +14,7 @@ scattered index inserts cost.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from banktwin.adapters import open_event_log, open_state_store
 from banktwin.config import load_settings
@@ -70,9 +71,47 @@ def _applied(store: StateStore) -> int:
     return sum(store.positions(TWIN_CONSUMER).values())
 
 
-def pipelined(events: list[Event], data_dir: Path) -> dict[str, float]:
+def _tree_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by a process and its descendants (Linux
+    ``/proc``; ``None`` elsewhere)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    parents: dict[int, tuple[int, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        parents[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += parents.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in parents.items() if parent == current)
+    return total
+
+
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class PipelinedRun(NamedTuple):
+    append_s: float
+    total_s: float
+    appender_cpu_s: float
+    worker_cpu_s: float | None
+
+
+def pipelined(events: list[Event], data_dir: Path) -> PipelinedRun:
     """Append here while ``banktwin worker`` (its default processes) projects; seconds until
-    everything is applied."""
+    everything is applied, and the CPU seconds each side used meanwhile (where
+    measurable): on a machine with fewer cores than busy processes, the sum is what bounds
+    the rate."""
     settings = load_settings(data_dir=data_dir)
     log = open_event_log(settings.event_log_url)
     store = open_state_store(settings.state_store_url)
@@ -85,21 +124,30 @@ def pipelined(events: list[Event], data_dir: Path) -> dict[str, float]:
     )
     try:
         time.sleep(3.0)  # the worker's start-up is not what is measured
+        worker_cpu_before = _tree_cpu_s(worker.pid)
+        own_cpu_before = _own_cpu_s()
         start = time.perf_counter()
         for i in range(0, len(events), BATCH):
             log.append(events[i : i + BATCH])
         appended = time.perf_counter() - start
+        appender_cpu = _own_cpu_s() - own_cpu_before
         while _applied(store) < len(events):
             if worker.poll() is not None:
                 raise RuntimeError("the worker died")
             time.sleep(0.05)
         total = time.perf_counter() - start
+        worker_cpu_after = _tree_cpu_s(worker.pid)
     finally:
         worker.terminate()
         worker.wait(30)
         log.close()
         store.close()
-    return {"append_s": appended, "total_s": total}
+    worker_cpu = (
+        None
+        if worker_cpu_before is None or worker_cpu_after is None
+        else worker_cpu_after - worker_cpu_before
+    )
+    return PipelinedRun(appended, total, appender_cpu, worker_cpu)
 
 
 def sequential(events: list[Event], data_dir: Path) -> dict[str, float]:
@@ -144,7 +192,7 @@ def run(events: list[Event]) -> dict[str, Any]:
         (root / "seq").mkdir()
         seq = sequential(events, root / "seq")
         random_ids_s = append_only(with_random_ids(events), root / "random_ids.db")
-    ours = n / pipe["total_s"]
+    ours = n / pipe.total_s
     baseline = n / baseline_s
     return {
         "benchmark": "ingest_log_and_projector_sqlite",
@@ -154,9 +202,17 @@ def run(events: list[Event]) -> dict[str, Any]:
         "ratio_to_baseline": round(ours / baseline, 3),
         "target_events_per_s": TARGET_EVENTS_PER_S,
         "meets_target": ours >= TARGET_EVENTS_PER_S,
-        "append_only_events_per_s": round(n / pipe["append_s"]),
+        "append_only_events_per_s": round(n / pipe.append_s),
         "sequential_append_events_per_s": round(n / seq["append_s"]),
         "sequential_project_events_per_s": round(n / seq["project_s"]),
         "append_only_random_v4_ids_events_per_s": round(n / random_ids_s),
         "worker_processes": default_processes(DEFAULT_PARTITIONS),
+        "cpu_us_per_event": {
+            "appender": _per_event_us(pipe.appender_cpu_s, n),
+            "worker": _per_event_us(pipe.worker_cpu_s, n),
+        },
     }
+
+
+def _per_event_us(seconds: float | None, events: int) -> float | None:
+    return None if seconds is None else round(seconds / events * 1e6, 1)
