@@ -50,7 +50,12 @@ def test_documented_as_a_declared_parameter_would_be() -> None:
 def test_values_and_errors_match_declared_parameters() -> None:
     client = TestClient(_app())
     item = str(uuid.uuid4())
-    queries = ({}, {"asOf": "2025-09-15T14:00:00Z"}, {"asOf": "2025-09-15T14:00:00"}, {"asOf": ""})
+    queries: list[dict[str, str]] = [
+        {},
+        {"asOf": "2025-09-15T14:00:00Z"},
+        {"asOf": "2025-09-15T14:00:00"},
+        {"asOf": ""},
+    ]
     for query in queries:
         for bad_id in (item, "not-a-uuid"):
             lean = client.get(f"/lean/{bad_id}", params=query)
