@@ -99,14 +99,13 @@ def _consent_changed(c: CustomerTwin, e: Event) -> Changes:
     return {"consent": replace(c.consent, **changes), "consent_recorded": True}
 
 
+def _account_index(accounts: tuple[Account, ...], account_id: str) -> int:
+    """Where the account is in ``accounts``, or ``-1``."""
+    return next((i for i, a in enumerate(accounts) if a.account_id == account_id), -1)
+
+
 def _with_account(c: CustomerTwin, account: Account) -> tuple[Account, ...]:
-    accounts = list(c.accounts)
-    for i, existing in enumerate(accounts):
-        if existing.account_id == account.account_id:
-            accounts[i] = account
-            return tuple(accounts)
-    accounts.append(account)
-    return tuple(accounts)
+    return _with_account_at(c.accounts, _account_index(c.accounts, account.account_id), account)
 
 
 def _with_account_at(
@@ -186,7 +185,7 @@ def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
     p = cast(TransactionPosted, e.payload)
     at = e.occurred_at
     accounts = c.accounts
-    index = next((i for i, a in enumerate(accounts) if a.account_id == p.account_id), -1)
+    index = _account_index(accounts, p.account_id)
     account = (
         accounts[index] if index >= 0 else _account_or_placeholder(c, p.account_id, e, p.currency)
     )

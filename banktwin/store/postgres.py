@@ -19,7 +19,6 @@ from typing import Any
 
 import psycopg
 
-from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
 from banktwin.domain.twin import Twin
@@ -31,8 +30,8 @@ from banktwin.store.rows import (
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
     TWIN_TABLES,
-    account_rows,
     alert_row,
+    changed_account_rows,
     loan_customer,
     subject_id,
     transaction_row,
@@ -285,12 +284,7 @@ class PostgresStateStore(SqlTwinReader):
                 "version = excluded.version, doc = excluded.doc",
                 [(subject_id(t), t.last_updated, t.events_applied, twin_doc(t)) for t in twins],
             )
-        accounts = [
-            row
-            for key, twin in changes.twins.items()
-            if key[0] is SubjectKind.CUSTOMER and isinstance(twin, CustomerTwin)
-            for row in account_rows(twin, _money, _time, changes.before.get(key))
-        ]
+        accounts = changed_account_rows(changes, _money, _time)
         if accounts:
             cur.executemany(_ACCOUNT_UPSERT, accounts)
         if changes.transactions:

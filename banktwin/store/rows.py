@@ -22,6 +22,7 @@ from banktwin.domain.loan import LoanTwin
 from banktwin.domain.records import TransactionRecord
 from banktwin.domain.twin import Twin
 from banktwin.store import codec
+from banktwin.store.port import ProjectionChanges
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,18 @@ def account_rows(
             time(a.updated_at),
         )
         for a in accounts
+    ]
+
+
+def changed_account_rows(
+    changes: ProjectionChanges, money: Callable[[Decimal], Any], time: Callable[[datetime], Any]
+) -> list[tuple[Any, ...]]:
+    """The account rows a batch writes: of its customers, the accounts that changed."""
+    return [
+        row
+        for key, twin in changes.twins.items()
+        if isinstance(twin, CustomerTwin)
+        for row in account_rows(twin, money, time, changes.before.get(key))
     ]
 
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
 from banktwin.domain.twin import Twin
@@ -22,8 +21,8 @@ from banktwin.store.rows import (
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
     TWIN_TABLES,
-    account_rows,
     alert_row,
+    changed_account_rows,
     loan_customer,
     subject_id,
     transaction_row,
@@ -241,12 +240,7 @@ class SqliteStateStore(SqlTwinReader):
                     for t in twins
                 ],
             )
-        accounts = [
-            row
-            for key, twin in changes.twins.items()
-            if key[0] is SubjectKind.CUSTOMER and isinstance(twin, CustomerTwin)
-            for row in account_rows(twin, _money, utc_text, changes.before.get(key))
-        ]
+        accounts = changed_account_rows(changes, _money, utc_text)
         if accounts:
             updates = ", ".join(f"{c} = excluded.{c}" for c in ACCOUNT_COLUMNS[2:])
             conn.executemany(
