@@ -102,9 +102,11 @@ def loan_view(loan: LoanTwin, at: datetime) -> View:
     }
 
 
-def customer_view(c: CustomerTwin, loans: list[LoanTwin], at: datetime) -> View:
+def customer_view(
+    c: CustomerTwin, loans: list[LoanTwin], recent: list[TransactionRecord], at: datetime
+) -> View:
     """The seed's profile shape (customerId, name, dob, accounts, riskScore, lastUpdated)
-    followed by the rest of the 360° view."""
+    followed by the rest of the 360° view; ``recent``: the newest transactions, newest first."""
     b = c.behaviour
     windows = spending_windows(c.spending, at)
     return {
@@ -169,7 +171,7 @@ def customer_view(c: CustomerTwin, loans: list[LoanTwin], at: datetime) -> View:
                 "country": t.country,
                 "occurredAt": t.occurred_at,
             }
-            for t in c.recent_transactions
+            for t in recent
         ],
         "behaviour": {
             "loginCount": b.login_count,

@@ -1,4 +1,9 @@
-"""The customer twin: profile, consent, accounts, recent activity, behaviour and scores."""
+"""The customer twin: profile, consent, accounts, activity aggregates, behaviour and scores.
+
+The transactions themselves are rows the store keeps beside the twin (``records.py``), read
+newest first: a twin that carried its recent transactions was twice the size, and writing it
+was most of a projector's cost (docs/performance.md).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
+
+from banktwin.domain.spending import NO_SPENDING, SpendingLedger
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,32 +32,6 @@ class Account(NamedTuple):
     status: str
     opened_at: datetime | None
     updated_at: datetime
-
-
-class TransactionSummary(NamedTuple):
-    transaction_id: str
-    account_id: str
-    amount: Decimal
-    currency: str
-    direction: str
-    channel: str
-    merchant: str | None
-    merchant_category: str | None
-    country: str | None
-    occurred_at: datetime
-
-
-class SpendBucket(NamedTuple):
-    """Debits of one currency within one minute (epoch minutes): exact windows, small state.
-
-    The sum is kept in cents (exact, as DECIMAL(18,2) amounts are); thousands of buckets are
-    summed per read, and integers keep that cheap.
-    """
-
-    minute: int
-    currency: str
-    debits: int
-    cents: int
 
 
 class Device(NamedTuple):
@@ -129,10 +110,8 @@ class CustomerTwin:
     consent: ConsentFlags = field(default_factory=ConsentFlags)
     consent_recorded: bool = False
     accounts: tuple[Account, ...] = ()
-    recent_transactions: tuple[TransactionSummary, ...] = ()
-    """Newest first, at most ``RECENT_TRANSACTIONS`` of them; the full list is a store table."""
-    spending: tuple[SpendBucket, ...] = ()
-    """Debit buckets of the last 30 days, oldest first."""
+    spending: SpendingLedger = NO_SPENDING
+    """Debits per minute and currency over the last 30 days."""
     transaction_count: int = 0
     last_transaction_at: datetime | None = None
     channel_counts: tuple[tuple[str, int], ...] = ()

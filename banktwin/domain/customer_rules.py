@@ -23,7 +23,6 @@ from banktwin.domain.customer import (
     FraudAlert,
     RiskScore,
     ScoreReason,
-    TransactionSummary,
 )
 from banktwin.domain.events import Event
 from banktwin.domain.evolve import evolve, evolved
@@ -50,7 +49,6 @@ from banktwin.domain.payloads.insight import (
 )
 from banktwin.domain.spending import add_debit
 
-RECENT_TRANSACTIONS = 20
 NO_CURRENCY = "XXX"
 """ISO 4217's code for "no currency": an account known only from a balance or status change."""
 KNOWN_DEVICES = 10
@@ -171,16 +169,6 @@ def _bump(counts: tuple[tuple[str, int], ...], key: str) -> tuple[tuple[str, int
     return tuple(sorted((*counts, (key, 1))))
 
 
-def _with_recent(
-    recent: tuple[TransactionSummary, ...], summary: TransactionSummary
-) -> tuple[TransactionSummary, ...]:
-    """Newest first, bounded; a late transaction is put in its place."""
-    if not recent or summary.occurred_at >= recent[0].occurred_at:
-        return (summary, *recent[: RECENT_TRANSACTIONS - 1])
-    ordered = sorted((summary, *recent), key=lambda t: t.occurred_at, reverse=True)
-    return tuple(ordered[:RECENT_TRANSACTIONS])
-
-
 def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
     p = cast(TransactionPosted, e.payload)
     at = e.occurred_at
@@ -193,18 +181,6 @@ def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
     balance = account.balance - p.amount if debit else account.balance + p.amount
     channel = p.channel.value
     country = p.location.country if p.location else None
-    summary = TransactionSummary(
-        p.transaction_id,
-        p.account_id,
-        p.amount,
-        p.currency,
-        p.direction.value,
-        channel,
-        p.merchant,
-        p.merchant_category,
-        country,
-        at,
-    )
     changes: Changes = {
         "accounts": _with_account_at(
             accounts,
@@ -219,7 +195,6 @@ def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
                 at,
             ),
         ),
-        "recent_transactions": _with_recent(c.recent_transactions, summary),
         "transaction_count": c.transaction_count + 1,
         "channel_counts": _bump(c.channel_counts, channel),
         "last_transaction_at": at

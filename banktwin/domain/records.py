@@ -1,7 +1,8 @@
 """Rows the twin keeps beside the subjects' state: every transaction and every fraud alert.
 
-A customer's twin holds only its recent transactions and open alerts; the full lists live in
-tables a store can page through. These rows are pure functions of events.
+A customer's twin holds aggregates of its transactions (counts, spending windows) and its open
+alerts; the transactions and all alerts live in tables a store can page through (the profile's
+recent transactions are the newest rows). These rows are pure functions of events.
 """
 
 from __future__ import annotations

@@ -3,11 +3,16 @@
 Every payload in the log passed its model's validation on the way in (the edge validates,
 the projector derives from validated state), and the log is only written by banktwin. Reading
 it back is the projector's hottest step, and pydantic's validation (patterns, bounds, decimal
-digits, after-validators) cost more than applying the event. So the JSON is parsed by msgspec
-and each field only *converted* to the type its annotation names (decimal text to
-``Decimal``, enum values to members, nested objects to their models), then the model is
-constructed as ``model_construct`` does. A test decodes every payload of a simulated bank
-both ways and requires equal models, with equal ``model_fields_set``.
+digits, after-validators) cost more than applying the event. So each payload model gets a
+twin :class:`msgspec.Struct` with the same fields, aliases and value types (no constraints):
+msgspec parses the JSON straight into it in C (decimal text to ``Decimal``, enum values to
+members, times, nested objects), and the model is then constructed from the struct's fields
+as ``model_construct`` does. Fields the JSON leaves out decode as ``UNSET``, which is how the
+model's ``model_fields_set`` comes out as validation would make it (partial updates rely on
+it). A test decodes every payload of a simulated bank both ways and requires equal models,
+with equal ``model_fields_set``.
+
+For a posted transaction this is 6.4 → about 2 µs per payload (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -17,97 +22,111 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, NoReturn, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from pydantic import EmailStr
 
 from banktwin.domain.payloads.common import Payload
 
 Convert = Callable[[Any], Any]
 
-_PARSE_JSON = msgspec.json.Decoder()
 _set = object.__setattr__
-_REQUIRED = object()
-"""Placeholder of a required field in the template (always overwritten: it was stored)."""
+_as_dict = msgspec.structs.asdict
+_SCALARS = (str, int, float, bool, Decimal, datetime, date)
 
 
 class StoredPayloadError(ValueError):
     """A stored payload does not fit the model of this build (written by another version?)."""
 
 
-def _converter(annotation: Any) -> Convert | None:
-    """How to turn the JSON value of a field into its Python value; ``None``: as parsed."""
+def _wire_type(annotation: Any) -> tuple[Any, Convert | None]:
+    """The type msgspec decodes a field's JSON value to, and how to turn that value into the
+    model's (``None``: as decoded; only nested payload models need converting)."""
     origin = get_origin(annotation)
     if origin is Annotated:
-        return _converter(get_args(annotation)[0])
+        return _wire_type(get_args(annotation)[0])
     if origin is Union or origin is types.UnionType:
         options = [a for a in get_args(annotation) if a is not type(None)]
+        optional = len(options) < len(get_args(annotation))
         if len(options) == 1:
-            return _converter(options[0])  # None stays None: the caller never converts a null
+            wire, convert = _wire_type(options[0])
+            return (wire | None if optional else wire), convert
         if all(a in (str, int, float, bool) for a in options):
-            return None  # a union of JSON scalars (str | float | int) parses as its own type
+            return annotation, None  # a union of JSON scalars decodes as its own type
         raise TypeError(f"no stored-payload decoding for the union {annotation!r}")
     if origin is list:
-        item = _converter(get_args(annotation)[0])
-        return None if item is None else lambda values: [item(v) for v in values]
+        item, convert_item = _wire_type(get_args(annotation)[0])
+        if convert_item is None:
+            return list[item], None  # type: ignore[valid-type]
+        return list[item], lambda values: [convert_item(v) for v in values]  # type: ignore[valid-type]
     if origin is dict:
-        value = _converter(get_args(annotation)[1])
-        return None if value is None else lambda pairs: {k: value(v) for k, v in pairs.items()}
+        key, value = get_args(annotation)
+        wire_value, convert_value = _wire_type(value)
+        if convert_value is None:
+            return dict[key, wire_value], None  # type: ignore[valid-type]
+        return (
+            dict[key, wire_value],  # type: ignore[valid-type]
+            lambda pairs: {k: convert_value(v) for k, v in pairs.items()},
+        )
     if annotation is EmailStr:
-        return None
+        return str, None
     if isinstance(annotation, type):
         if issubclass(annotation, Payload):
-            return _ModelDecoder(annotation)
-        if issubclass(annotation, Enum):
-            return annotation._value2member_map_.__getitem__
-        if annotation in (str, int, bool):
-            return None
-        simple: dict[type, Convert] = {
-            Decimal: Decimal,
-            float: float,
-            datetime: datetime.fromisoformat,
-            date: date.fromisoformat,
-        }
-        if annotation in simple:
-            return simple[annotation]
+            nested = _ModelDecoder(annotation)
+            return nested.struct, nested.model_of
+        if issubclass(annotation, Enum) or annotation in _SCALARS:
+            return annotation, None
     raise TypeError(f"no stored-payload decoding for {annotation!r}")
 
 
 class _ModelDecoder:
-    """Builds one payload model from its parsed JSON object."""
+    """Decodes one payload model: its struct twin, and the model built from a decoded one."""
 
     def __init__(self, model: type[Payload]) -> None:
         self._model = model
-        self._by_alias: dict[str, tuple[str, Convert | None]] = {}
-        self._template: dict[str, Any] = {}
+        fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+        rename: dict[str, str] = {}
+        self._converters: list[tuple[str, Convert]] = []
+        self._defaults: dict[str, Any] = {}
         self._factories: dict[str, Callable[[], Any]] = {}
-        self._required = frozenset(n for n, f in model.model_fields.items() if f.is_required())
         for name, field in model.model_fields.items():
-            self._by_alias[field.alias or name] = (name, _converter(field.annotation))
-            if field.default_factory is not None:
-                self._factories[name] = field.default_factory  # type: ignore[assignment]
-                self._template[name] = _REQUIRED
+            wire, convert = _wire_type(field.annotation)
+            if convert is not None:
+                self._converters.append((name, convert))
+            rename[name] = field.alias or name
+            if field.is_required():
+                fields.append((name, wire))
             else:
-                self._template[name] = _REQUIRED if field.is_required() else field.default
+                fields.append((name, wire | UnsetType, UNSET))
+                if field.default_factory is not None:
+                    self._factories[name] = field.default_factory  # type: ignore[assignment]
+                else:
+                    self._defaults[name] = field.default
+        self._optional = tuple(self._defaults) + tuple(self._factories)
+        self._names = tuple(model.model_fields)
+        self.struct: type[msgspec.Struct] = msgspec.defstruct(
+            f"Stored{model.__name__}",
+            fields,
+            kw_only=True,  # the model's declaration order, required fields or not
+            rename=rename,
+            forbid_unknown_fields=True,
+        )
 
-    def __call__(self, data: dict[str, Any]) -> Payload:
-        values = self._template.copy()  # the fields in declaration order, as pydantic keeps them
-        fields_set = set()
-        try:
-            for key, value in data.items():
-                name, convert = self._by_alias[key]
-                values[name] = value if convert is None or value is None else convert(value)
-                fields_set.add(name)
-        except KeyError as exc:  # an unknown field, or a value no enum member has
-            self._refuse(data, exc)
-        except (ValueError, TypeError, AttributeError, ArithmeticError) as exc:
-            raise StoredPayloadError(f"{self._model.__name__}: cannot read {exc!r}") from None
-        if not self._required <= fields_set:
-            self._refuse(data, None)
-        for name, factory in self._factories.items():
-            if name not in fields_set:
-                values[name] = factory()
+    def model_of(self, decoded: msgspec.Struct) -> Payload:
+        """The model whose fields ``decoded`` holds (``UNSET``: left out of the JSON)."""
+        values = _as_dict(decoded)  # the fields in declaration order, as pydantic keeps them
+        unset = [name for name in self._optional if values[name] is UNSET]
+        for name in unset:
+            factory = self._factories.get(name)
+            values[name] = self._defaults[name] if factory is None else factory()
+        for name, convert in self._converters:
+            value = values[name]
+            if value is not None and name not in unset:
+                values[name] = convert(value)
+        fields_set = set(self._names)
+        fields_set.difference_update(unset)
         payload = self._model.__new__(self._model)
         _set(payload, "__dict__", values)
         _set(payload, "__pydantic_fields_set__", fields_set)
@@ -115,33 +134,24 @@ class _ModelDecoder:
         _set(payload, "__pydantic_private__", None)
         return payload
 
-    def _refuse(self, data: dict[str, Any], error: Exception | None) -> NoReturn:
-        model = self._model.__name__
-        unknown = [k for k in data if k not in self._by_alias]
-        if unknown:
-            raise StoredPayloadError(f"{model}: unknown field {unknown[0]!r}")
-        missing = sorted(self._required - {self._by_alias[k][0] for k in data})
-        if missing:
-            raise StoredPayloadError(f"{model}: {missing[0]!r} is missing")
-        raise StoredPayloadError(f"{model}: cannot read {error!r}")
-
 
 class StoredPayloadDecoder:
     """Decodes the stored JSON of one payload model."""
 
     def __init__(self, model: type[Payload]) -> None:
+        self._model = model
         self._build = _ModelDecoder(model)
+        self._parse = msgspec.json.Decoder(self._build.struct)
 
     def decode(self, data: bytes | str) -> Payload:
         """The payload ``data`` holds.
 
         Raises:
-            StoredPayloadError: ``data`` is not a JSON object of this model's fields.
+            StoredPayloadError: ``data`` is not a JSON object of this model's fields (the
+                message names the field).
         """
         try:
-            parsed = _PARSE_JSON.decode(data)
-        except msgspec.DecodeError as exc:
-            raise StoredPayloadError(f"stored payload is not JSON: {exc}") from None
-        if not isinstance(parsed, dict):
-            raise StoredPayloadError("stored payload is not a JSON object")
-        return self._build(parsed)
+            decoded = self._parse.decode(data)
+        except msgspec.DecodeError as exc:  # ValidationError is a DecodeError too
+            raise StoredPayloadError(f"{self._model.__name__}: {exc}") from None
+        return self._build.model_of(decoded)

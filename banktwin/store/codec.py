@@ -36,3 +36,10 @@ def decode_twin(kind: SubjectKind, doc: bytes | str) -> Twin:
             written by an incompatible version; replay rebuilds it).
     """
     return _DECODERS[kind].decode(doc)
+
+
+TWIN_FORMAT = "2"
+"""The shape of the twin documents this build writes. Bump it when a change to the twins
+leaves documents written before unreadable (2: spending packed, no recent transactions in the
+customer twin). A store holding documents of another format drops its projections when it is
+opened, and the projector rebuilds them from the log, the source of truth."""

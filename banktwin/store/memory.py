@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection
 from dataclasses import replace
+from datetime import datetime
 
 from banktwin.domain.branch import BranchTwin
 from banktwin.domain.customer import CustomerTwin, FraudAlert
@@ -97,6 +98,18 @@ class InMemoryStateStore:
             mine = [t for t in self._transactions.values() if t.customer_id == customer_id]
         mine.sort(key=lambda t: (t.occurred_at, t.transaction_id), reverse=True)
         return Page(mine[offset : offset + limit], len(mine))
+
+    def recent_transactions(
+        self, customer_id: str, limit: int, until: datetime | None = None
+    ) -> list[TransactionRecord]:
+        with self._lock:
+            mine = [
+                t
+                for t in self._transactions.values()
+                if t.customer_id == customer_id and (until is None or t.occurred_at <= until)
+            ]
+        mine.sort(key=lambda t: (t.occurred_at, t.transaction_id), reverse=True)
+        return mine[:limit]
 
     def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from banktwin.domain.branch import BranchTwin
@@ -99,6 +100,13 @@ class TwinReader(Protocol):
 
     def transactions(self, customer_id: str, limit: int, offset: int) -> Page[TransactionRecord]:
         """One page of a customer's transactions by ``occurred_at``, newest first."""
+        ...
+
+    def recent_transactions(
+        self, customer_id: str, limit: int, until: datetime | None = None
+    ) -> list[TransactionRecord]:
+        """A customer's ``limit`` newest transactions by ``occurred_at`` (those that occurred
+        at or before ``until``, if given: the recent transactions of an as-of read)."""
         ...
 
     def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:

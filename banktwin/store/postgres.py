@@ -12,6 +12,7 @@ batch: the loser gets :class:`~banktwin.errors.ConflictError` and nothing is wri
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +31,7 @@ from banktwin.store.rows import (
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
     TWIN_TABLES,
+    adopt_twin_format,
     alert_row,
     changed_account_rows,
     loan_customer,
@@ -40,6 +42,12 @@ from banktwin.store.rows import (
 from banktwin.store.sql_reader import SqlTwinReader
 
 SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS store_meta (
+        key   text PRIMARY KEY,
+        value text NOT NULL
+    )
+    """,
     """
     CREATE TABLE IF NOT EXISTS projection_positions (
         consumer     text    NOT NULL,
@@ -141,6 +149,8 @@ PROJECTION_TABLES = (
     "fraud_alerts",
 )  # fmt: skip
 
+log = logging.getLogger(__name__)
+
 CONSUMER_LOCK_CLASS = 0x62746B02
 """First key of the advisory lock a commit takes on its consumer (the second is a hash of
 schema and consumer). It serialises commits of one consumer even before it has any
@@ -187,8 +197,18 @@ class PostgresStateStore(SqlTwinReader):
         return False  # a server
 
     def __init__(self, url: str, schema: str | None = None) -> None:
-        prepare_database(url, schema, "state-store", SCHEMA, lambda conn: None)
+        prepare_database(url, schema, "state-store", SCHEMA, self._adopt_twin_format)
         self._pool = open_pool(url, schema, "state-store")
+
+    @staticmethod
+    def _adopt_twin_format(conn: psycopg.Connection[Any]) -> None:
+        # In prepare_database's transaction, under its lock: processes starting together
+        # convert the store once.
+        if adopt_twin_format(conn, "%s", PROJECTION_TABLES):
+            log.warning(
+                "the state store held twins of another format: projections dropped, "
+                "the projector rebuilds them from the event log"
+            )
 
     # --- projector side -----------------------------------------------------------------
 
@@ -323,6 +343,9 @@ class PostgresStateStore(SqlTwinReader):
 
     def _read_time(self, value: Any) -> datetime:
         return _time(value)
+
+    def _time_param(self, value: datetime) -> Any:
+        return value
 
     def close(self) -> None:
         self._pool.close()

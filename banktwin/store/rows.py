@@ -7,7 +7,7 @@ analyst's SQL works on them directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -205,3 +205,33 @@ def alert_from_row(row: tuple[Any, ...], time: Callable[[Any], datetime]) -> Fra
         raised_at=time(raised),
         updated_at=time(updated),
     )
+
+
+FORMAT_TABLE = "store_meta"
+"""Key-value facts about the store itself (the twin format); never reset."""
+
+
+def adopt_twin_format(conn: Any, mark: str, projection_tables: Sequence[str]) -> bool:
+    """Record :data:`~banktwin.store.codec.TWIN_FORMAT` as the store's, dropping every
+    projection first if the store holds documents of another format (or documents written
+    before formats were recorded). Runs inside the caller's write transaction; ``conn`` is a
+    DB-API connection with ``execute`` and ``mark`` its parameter placeholder.
+
+    Returns:
+        True if projections were dropped (the projector rebuilds them from the log).
+    """
+    row = conn.execute(f"SELECT value FROM {FORMAT_TABLE} WHERE key = 'twin_format'").fetchone()
+    stored = None if row is None else row[0]
+    if stored == codec.TWIN_FORMAT:
+        return False
+    projected = conn.execute("SELECT 1 FROM projection_positions LIMIT 1").fetchone()
+    dropped = stored is not None or projected is not None
+    if dropped:
+        for table in projection_tables:
+            conn.execute(f"DELETE FROM {table}")
+    conn.execute(
+        f"INSERT INTO {FORMAT_TABLE} (key, value) VALUES ('twin_format', {mark}) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (codec.TWIN_FORMAT,),
+    )
+    return dropped

@@ -32,9 +32,14 @@ _CUSTOMER_VERSION = (
     "(SELECT COALESCE(SUM(version), 0) FROM loans WHERE customer_id = customers.customer_id) "
     "FROM customers WHERE customer_id = ?"
 )
+_NEWEST_FIRST = "ORDER BY occurred_at DESC, transaction_id DESC"
 _TRANSACTIONS_PAGE = (
     f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions "
-    "WHERE customer_id = ? ORDER BY occurred_at DESC, transaction_id DESC LIMIT ? OFFSET ?"
+    f"WHERE customer_id = ? {_NEWEST_FIRST} LIMIT ? OFFSET ?"
+)
+_TRANSACTIONS_UNTIL = (
+    f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions "
+    f"WHERE customer_id = ? AND occurred_at <= ? {_NEWEST_FIRST} LIMIT ?"
 )
 
 
@@ -52,6 +57,10 @@ class SqlTwinReader(ABC):
     @abstractmethod
     def _read_time(self, value: Any) -> datetime:
         """A stored time as an aware datetime."""
+
+    @abstractmethod
+    def _time_param(self, value: datetime) -> Any:
+        """A time as the adapter's statements compare it with stored times."""
 
     def _doc(self, kind: SubjectKind, key: str) -> Twin | None:
         spec = TWIN_TABLES[kind]
@@ -95,6 +104,19 @@ class SqlTwinReader(ABC):
         )[0][0]
         rows = self._fetch("read transactions", _TRANSACTIONS_PAGE, (customer_id, limit, offset))
         return Page([transaction_from_row(r, self._read_time) for r in rows], int(total))
+
+    def recent_transactions(
+        self, customer_id: str, limit: int, until: datetime | None = None
+    ) -> list[TransactionRecord]:
+        if until is None:
+            rows = self._fetch("read transactions", _TRANSACTIONS_PAGE, (customer_id, limit, 0))
+        else:
+            rows = self._fetch(
+                "read transactions",
+                _TRANSACTIONS_UNTIL,
+                (customer_id, self._time_param(until), limit),
+            )
+        return [transaction_from_row(r, self._read_time) for r in rows]
 
     def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())

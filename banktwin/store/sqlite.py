@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from banktwin.store.rows import (
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
     TWIN_TABLES,
+    adopt_twin_format,
     alert_row,
     changed_account_rows,
     loan_customer,
@@ -31,6 +33,10 @@ from banktwin.store.rows import (
 from banktwin.store.sql_reader import SqlTwinReader
 
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS store_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS projection_positions (
     consumer     TEXT    NOT NULL,
     partition_id INTEGER NOT NULL,
@@ -118,6 +124,8 @@ PROJECTION_TABLES = (
 )
 _KEY_CHUNK = 500
 
+log = logging.getLogger(__name__)
+
 
 def _money(value: Any) -> str:
     return str(value)
@@ -140,6 +148,27 @@ class SqliteStateStore(SqlTwinReader):
         self._readers = ThreadLocalConnections(path)
         with sqlite_errors("create the state store"):
             self._writer.executescript(SCHEMA)
+            self._in_write_transaction(self._adopt_twin_format)
+
+    @staticmethod
+    def _adopt_twin_format(conn: sqlite3.Connection) -> None:
+        if adopt_twin_format(conn, "?", PROJECTION_TABLES):
+            log.warning(
+                "the state store held twins of another format: projections dropped, "
+                "the projector rebuilds them from the event log"
+            )
+
+    def _in_write_transaction(self, work: Callable[[sqlite3.Connection], None]) -> None:
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _reader(self) -> sqlite3.Connection:
         return self._readers.get()
@@ -178,17 +207,12 @@ class SqliteStateStore(SqlTwinReader):
         return found
 
     def commit(self, changes: ProjectionChanges) -> None:
-        with self._write_lock, sqlite_errors("commit projections"):
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._check_positions(conn, changes)
-                self._write(conn, changes)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        def check_and_write(conn: sqlite3.Connection) -> None:
+            self._check_positions(conn, changes)
+            self._write(conn, changes)
+
+        with sqlite_errors("commit projections"):
+            self._in_write_transaction(check_and_write)
 
     @staticmethod
     def _check_positions(conn: sqlite3.Connection, changes: ProjectionChanges) -> None:
@@ -274,17 +298,12 @@ class SqliteStateStore(SqlTwinReader):
         )
 
     def reset(self) -> None:
-        with self._write_lock, sqlite_errors("reset projections"):
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for table in PROJECTION_TABLES:
-                    conn.execute(f"DELETE FROM {table}")
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        def delete_all(conn: sqlite3.Connection) -> None:
+            for table in PROJECTION_TABLES:
+                conn.execute(f"DELETE FROM {table}")
+
+        with sqlite_errors("reset projections"):
+            self._in_write_transaction(delete_all)
 
     # --- reader side (queries in SqlTwinReader) ------------------------------------------
 
@@ -294,6 +313,9 @@ class SqliteStateStore(SqlTwinReader):
 
     def _read_time(self, value: Any) -> datetime:
         return parse_utc(value)
+
+    def _time_param(self, value: datetime) -> Any:
+        return utc_text(value)
 
     def close(self) -> None:
         with self._write_lock:

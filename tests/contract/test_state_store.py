@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -16,6 +18,7 @@ from banktwin.domain.events import Event, SubjectKind
 from banktwin.domain.records import AlertStatusChange, TransactionRecord, records_for
 from banktwin.domain.twin import Twin, fold
 from banktwin.errors import ConflictError
+from banktwin.store import codec
 from banktwin.store.port import ProjectionChanges, StateStore
 from tests.factories import T0, event, new_id, opened, posted, registered
 
@@ -117,6 +120,29 @@ class TestStateStoreContract:
         assert page.items[0].merchant == "Corner Grocery"
         assert page.items[0].occurred_at == T0 + timedelta(minutes=5)
         assert store.transactions(new_id(), 10, 0).total == 0
+
+    def test_recent_transactions_are_the_newest_optionally_up_to_a_time(
+        self, store: StateStore
+    ) -> None:
+        cid = new_id()
+        twin, events = _customer(cid, n_transactions=7)
+        rows = [r for e in events for r in records_for(e) if isinstance(r, TransactionRecord)]
+        store.commit(
+            ProjectionChanges(
+                "twin", {}, {0: 9}, {(SubjectKind.CUSTOMER, cid): twin}, transactions=rows
+            )
+        )
+        newest = store.recent_transactions(cid, 2)
+        assert [t.amount for t in newest] == [Decimal("7.50"), Decimal("6.50")]
+        assert newest == store.transactions(cid, limit=2, offset=0).items
+        earlier = store.recent_transactions(cid, 3, until=T0 + timedelta(minutes=3))
+        assert [t.occurred_at for t in earlier] == [
+            T0 + timedelta(minutes=3),
+            T0 + timedelta(minutes=2),
+            T0 + timedelta(minutes=1),
+        ]
+        assert store.recent_transactions(cid, 5, until=T0) == []
+        assert store.recent_transactions(new_id(), 5) == []
 
     def test_fraud_alerts_filter_by_status_and_follow_status_changes(
         self, store: StateStore
@@ -235,3 +261,55 @@ class TestStateStoreContract:
         store.commit(ProjectionChanges("twin", {0: 2}, {0: 3}, {key: newer}))
         third = store.customer_version(cid)
         assert first is not None and len({first, second, third}) == 3
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def durable_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def _commit_one_customer(store: StateStore) -> str:
+    cid = new_id()
+    twin, _ = _customer(cid)
+    store.commit(
+        ProjectionChanges(
+            "twin", store.positions("twin"), {0: 3}, {(SubjectKind.CUSTOMER, cid): twin}
+        )
+    )
+    return cid
+
+
+def test_twins_of_another_format_are_dropped_for_a_rebuild_and_others_kept(
+    durable_store_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = open_state_store(durable_store_url)
+    old = _commit_one_customer(store)
+    store.close()
+
+    monkeypatch.setattr(codec, "TWIN_FORMAT", "a-later-format")
+    store = open_state_store(durable_store_url)  # a build whose twins changed shape
+    assert store.customer(old) is None and store.positions("twin") == {}
+    assert "projections dropped" in caplog.text
+    kept = _commit_one_customer(store)
+    store.close()
+
+    caplog.clear()
+    store = open_state_store(durable_store_url)  # the same build again: nothing dropped
+    assert store.customer(kept) is not None and store.positions("twin") == {0: 3}
+    assert "projections dropped" not in caplog.text
+    store.close()
+
+
+def test_a_store_from_before_formats_were_recorded_is_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = open_state_store(f"sqlite:///{path}")
+    cid = _commit_one_customer(store)
+    store.close()
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DELETE FROM store_meta")
+    store = open_state_store(f"sqlite:///{path}")
+    assert store.customer(cid) is None and store.positions("twin") == {}
+    store.close()

@@ -212,7 +212,18 @@ def test_balances_follow_transactions(api: Api) -> None:
     seed_customer(api, cid, transactions=3)
     body = api.get(f"/v1/customers/{cid}").json()
     assert body["accounts"][0]["balance"] == pytest.approx(14523.50 - 6)
-    assert body["transactionCount"] == 3 and body["recentTransactions"][0]["amount"] == 3.0
+    assert body["transactionCount"] == 3
+    assert [t["amount"] for t in body["recentTransactions"]] == [3.0, 2.0, 1.0]
+
+
+def test_a_profile_shows_the_twenty_newest_transactions(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid, transactions=23)
+    body = api.get(f"/v1/customers/{cid}").json()
+    assert body["transactionCount"] == 23
+    amounts = [t["amount"] for t in body["recentTransactions"]]
+    assert amounts == [float(n) for n in range(23, 3, -1)]
+    CustomerPublic.model_validate(body)
 
 
 def test_as_of_shows_the_past(api: Api) -> None:
@@ -223,6 +234,7 @@ def test_as_of_shows_the_past(api: Api) -> None:
     body = r.json()
     assert body["accounts"][0]["balance"] == pytest.approx(14523.50 - 3)
     assert body["transactionCount"] == 2
+    assert [t["amount"] for t in body["recentTransactions"]] == [2.0, 1.0]
     assert (
         api.get(f"/v1/customers/{cid}", params={"asOf": "2020-01-01T00:00:00Z"}).status_code == 404
     )

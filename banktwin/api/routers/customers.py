@@ -34,6 +34,8 @@ AS_OF: LeanParam[datetime] = LeanParam(
     AwareDatetime | None,
     description="Show the twin as it was at this time (ISO 8601).",
 )
+RECENT_TRANSACTIONS = 20
+"""How many of the newest transactions a profile shows (all of them: .../transactions)."""
 
 
 def _not_found(customer_id: str) -> Problem:
@@ -77,7 +79,8 @@ def _past_view(services: Services, customer_id: str, as_of: datetime) -> dict[st
             LoanTwin,
         )
     ]
-    return customer_view(past, past_loans, as_of)
+    recent = services.store.recent_transactions(customer_id, RECENT_TRANSACTIONS, until=as_of)
+    return customer_view(past, past_loans, recent, as_of)
 
 
 def _current_view(services: Services, customer_id: str) -> bytes:
@@ -93,8 +96,9 @@ def _current_view(services: Services, customer_id: str) -> bytes:
     if customer is None:
         raise _not_found(customer_id)
     loans = services.store.loans_of(customer_id)
+    recent = services.store.recent_transactions(customer_id, RECENT_TRANSACTIONS)
     at = datetime.fromtimestamp(minute * 60, UTC)
-    body = render_json(customer_view(customer, loans, at))
+    body = render_json(customer_view(customer, loans, recent, at))
     services.views.put(customer_id, version_of(customer, loans), minute, body)
     return body
 

@@ -9,7 +9,6 @@ from banktwin.domain.completeness import data_completeness, missing_facts
 from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.customer_rules import (
     KNOWN_DEVICES,
-    RECENT_TRANSACTIONS,
     apply_customer_event,
 )
 from banktwin.domain.events import Event
@@ -71,13 +70,6 @@ def test_a_transaction_before_the_account_opens_keeps_its_effect() -> None:
     c = customer(posted(CID, amount="5.00"), opened(CID, balance="100.00", minutes=1))
     account = c.accounts[0]
     assert account.type == "checking" and account.balance == Decimal("-5.00")
-
-
-def test_recent_transactions_are_newest_first_and_bounded() -> None:
-    events = [opened(CID)] + [posted(CID, amount=f"{i + 1}.00", minutes=i) for i in range(25)]
-    c = customer(*events)
-    assert len(c.recent_transactions) == RECENT_TRANSACTIONS
-    assert c.recent_transactions[0].amount == Decimal("25.00")
 
 
 def test_transactions_record_channels_countries_and_devices() -> None:
