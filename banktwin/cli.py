@@ -116,6 +116,7 @@ def worker(
         default_processes,
         run_worker_processes,
         split_partitions,
+        stop_if_orphaned,
     )
 
     settings = _settings(data_dir=data_dir, partitions=partitions)
@@ -127,6 +128,7 @@ def worker(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    stop_if_orphaned(stop)
     owned = settings.owned_partitions or list(range(runtime.log.partitions))
     shareable = not settings.event_log_url.startswith("memory:")
     count = min(processes or default_processes(len(owned)), len(owned)) if shareable else 1

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     run_projector: bool = True
     """Run the projector inside ``serve`` (turn off when ``banktwin worker`` runs it)."""
     projector_batch_size: int = Field(50_000, ge=1, le=1_000_000)
+    """Most events a projector reads at once, and applies before it commits."""
+    projector_commit_interval_s: float = Field(1.0, ge=0, le=60)
+    """While the log keeps growing, how long applied events may wait for their commit (and so
+    to be visible to readers); 0 commits after every read. A projector that catches up commits
+    at once."""
     partitions: str | None = Field(None, pattern=r"^\d{1,4}(,\d{1,4})*$", examples=["0,2"])
     """The log partitions this process projects, comma-separated (default: all of them).
     Workers given disjoint sets project in parallel."""

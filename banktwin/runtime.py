@@ -29,6 +29,7 @@ class Runtime:
                 self.store,
                 batch_size=settings.projector_batch_size,
                 partitions=settings.owned_partitions,
+                commit_interval_s=settings.projector_commit_interval_s,
             )
         except ValueError as exc:
             self.close()

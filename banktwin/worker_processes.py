@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 STOP_TIMEOUT_S = 30.0
+PARENT_ENV = "BANKTWIN_WORKER_PARENT"
+"""Set for the processes a worker starts: the worker's pid (see :func:`stop_if_orphaned`)."""
+ORPHAN_CHECK_S = 0.5
 
 
 def default_processes(partitions: int) -> int:
@@ -41,7 +44,10 @@ def run_worker_processes(
     base = [sys.executable, "-m", "banktwin", "worker", "--processes", "1"]
     if data_dir is not None:
         base += ["--data-dir", str(data_dir)]
-    children = [subprocess.Popen([*base, "--partitions", ",".join(map(str, g))]) for g in groups]
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+    children = [
+        subprocess.Popen([*base, "--partitions", ",".join(map(str, g))], env=env) for g in groups
+    ]
     ended: int | None = None
     try:
         while not stop.wait(0.5):
@@ -60,3 +66,19 @@ def run_worker_processes(
                 child.kill()
                 child.wait()
     return ended
+
+
+def stop_if_orphaned(stop: threading.Event) -> None:
+    """In a process a worker started (``PARENT_ENV`` set): set ``stop`` as soon as that worker
+    is gone. A worker killed with SIGKILL cannot stop its processes, and they would go on
+    projecting, unsupervised, next to the ones its restart starts."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or not parent.isdigit():
+        return
+
+    def watch() -> None:
+        while not stop.wait(ORPHAN_CHECK_S):
+            if os.getppid() != int(parent):
+                stop.set()
+
+    threading.Thread(target=watch, name="orphan-check", daemon=True).start()

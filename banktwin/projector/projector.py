@@ -1,12 +1,20 @@
 """The projector: reads the log, applies the domain rules, writes the twin.
 
-Each batch is read from the stored positions, applied in memory, and committed together with
-its new positions in one store transaction. Events the rules derive are appended to the log
-*before* that commit, under ids fixed by their cause: a crash between the two re-derives the
-same ids, which the log ignores. So every event is applied exactly once, whatever fails when.
+Events are read from the positions last committed, applied in memory, and committed together
+with their new positions in one store transaction. Events the rules derive are appended to the
+log *before* that commit, under ids fixed by their cause: a crash between the two re-derives
+the same ids, which the log ignores. So every event is applied exactly once, whatever fails
+when.
 
-A batch that cannot be applied (store down, a bug in a rule) is retried from the same
-position with back-off; no event is ever skipped.
+A commit may cover several reads (``commit_interval_s``, as Kafka Streams' commit interval):
+while the log keeps growing, the projector goes on applying what arrives and commits at most
+every interval (or every ``batch_size`` events), so a busy customer's twin is written once per
+commit rather than once per read. As soon as a read finds nothing new, what was applied is
+committed. What is applied but not committed is only in memory: a crash re-applies it from the
+committed positions.
+
+A batch that cannot be applied (store down, a bug in a rule) is retried from the last
+committed position with back-off; no event is ever skipped.
 """
 
 from __future__ import annotations
@@ -41,6 +49,16 @@ IDLE_POLL_S = 0.05
 process wake it at once (:meth:`Projector.notify`); a worker process learns of another
 process's appends only by looking, so this bounds how stale its twin gets (a look is a few
 indexed reads)."""
+
+
+@dataclass
+class _Uncommitted:
+    """Events applied in memory since the last commit: the changes to write, how many events
+    they hold, and when the first of them was applied."""
+
+    changes: ProjectionChanges
+    events: int = 0
+    since: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -97,10 +115,15 @@ class Projector:
         consumer: str = TWIN_CONSUMER,
         cache_size: int = 200_000,
         partitions: Collection[int] | None = None,
+        commit_interval_s: float = 0.0,
     ) -> None:
         """``partitions``: the log partitions this projector applies (default: all). Workers
         that split the partitions between them project in parallel; a subject's events are
-        all in one partition, so no two of them ever write the same twin."""
+        all in one partition, so no two of them ever write the same twin.
+
+        ``batch_size``: most events read at once, and most applied before a commit.
+        ``commit_interval_s``: longest time applied events wait for their commit while the
+        log keeps growing (0: commit after every read)."""
         owned = sorted(set(range(log.partitions) if partitions is None else partitions))
         if not owned or not set(owned) <= set(range(log.partitions)):
             raise ValueError(
@@ -110,6 +133,8 @@ class Projector:
         self._log = log
         self._store = store
         self._batch_size = batch_size
+        self._commit_interval_s = commit_interval_s
+        self._uncommitted: _Uncommitted | None = None
         self._consumer = consumer
         self._positions: dict[int, int] | None = None
         self._cache = TwinCache(cache_size)
@@ -146,7 +171,8 @@ class Projector:
         return batch, end
 
     def run_once(self) -> int:
-        """Apply one batch; returns how many log events it applied (0 when caught up)."""
+        """Read and apply the next events, committing when due; returns how many log events
+        it applied (0 when caught up: then everything applied is committed)."""
         # A batch allocates millions of short-lived, acyclic objects; letting the cycle
         # collector scan the twin cache meanwhile doubled the batch time. Reference counting
         # still frees everything; cycles (there are none in the domain) wait for the batch end.
@@ -154,22 +180,34 @@ class Projector:
         gc.disable()
         try:
             return self._apply_batch()
+        except BaseException:
+            self._uncommitted = None  # applied again from the committed positions
+            raise
         finally:
             if collecting:
                 gc.enable()
 
     def _apply_batch(self) -> int:
-        start = self.positions()
+        pending = self._uncommitted
+        start = self.positions() if pending is None else pending.changes.end
         batch, end = self._read_batch(start)
         if not batch:
+            self.commit()
             return 0
+        if pending is None:
+            pending = self._uncommitted = _Uncommitted(
+                ProjectionChanges(self._consumer, start=start, end=end)
+            )
+        changes = pending.changes
         event_keys = [(logged.event.subject_kind, logged.event.subject_id) for logged in batch]
-        keys = set(event_keys)
-        twins = self._cache.get_many(keys)
-        missing = keys - twins.keys()
+        twins = changes.twins  # the newest state of every subject applied since the commit
+        missing = set(event_keys) - twins.keys()
         if missing:
-            twins.update(self._store.load(missing))
-        changes = ProjectionChanges(self._consumer, start=start, end=end, before=dict(twins))
+            found = self._cache.get_many(missing)
+            if len(found) < len(missing):
+                found.update(self._store.load(missing - found.keys()))
+            changes.before.update(found)
+            twins.update(found)
         derived: list[Event] = []
         for logged, key in zip(batch, event_keys, strict=True):
             event = logged.event
@@ -178,23 +216,35 @@ class Projector:
                 derived.extend(more)
             if event.type in RECORDED_TYPES:
                 self._collect_records(event, changes)
-        changes.twins = {key: twins[key] for key in keys}
+        changes.end = end
+        pending.events += len(batch)
         if derived:
             self._log.append(derived)
+        if (
+            pending.events >= self._batch_size
+            or time.monotonic() - pending.since >= self._commit_interval_s
+        ):
+            self.commit()
+        return len(batch)
+
+    def commit(self) -> None:
+        """Commit every event applied and not yet committed (nothing to do if none)."""
+        pending, self._uncommitted = self._uncommitted, None
+        if pending is None:
+            return
         try:
-            self._store.commit(changes)
+            self._store.commit(pending.changes)
         except ConflictError:
             # Someone else applied these: start again from what the store holds.
             self._positions = None
             self._cache.clear()
             raise
-        self._cache.put_many(changes.twins)
-        self._positions = end
-        self.status.events_applied += len(batch)
+        self._cache.put_many(pending.changes.twins)
+        self._positions = pending.changes.end
+        self.status.events_applied += pending.events
         self.status.batches += 1
         self.status.last_batch_at = time.time()
-        self.status.positions = dict(end)
-        return len(batch)
+        self.status.positions = dict(pending.changes.end)
 
     @staticmethod
     def _collect_records(event: Event, changes: ProjectionChanges) -> None:
@@ -216,7 +266,8 @@ class Projector:
         return total
 
     def run_forever(self, stop: threading.Event, idle_wait_s: float = IDLE_POLL_S) -> None:
-        """Apply batches until ``stop`` is set; sleeps while idle, backs off on failure."""
+        """Apply batches until ``stop`` is set (then commit what was applied); sleeps while
+        idle, backs off on failure."""
         self.status.running = True
         try:
             while not stop.is_set():
@@ -233,8 +284,15 @@ class Projector:
                 if not applied:
                     self._wake.wait(idle_wait_s)
                     self._wake.clear()
+            self._commit_on_stop()
         finally:
             self.status.running = False
+
+    def _commit_on_stop(self) -> None:
+        try:
+            self.commit()
+        except Exception as exc:  # nothing lost: applied again from the committed positions
+            self._record_failure(exc)
 
     def _record_failure(self, exc: Exception) -> None:
         self.status.failures_in_a_row += 1

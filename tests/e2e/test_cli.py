@@ -282,6 +282,32 @@ def test_a_worker_splits_the_partitions_between_processes_and_stops_them(
     assert "projecting with 2 processes, partitions [[0, 2], [1, 3]]" in out
 
 
+def test_a_worker_s_processes_stop_when_it_is_killed(tmp_path: Path) -> None:
+    worker = _start_worker(tmp_path, "--processes", "2")
+    try:
+        deadline = time.monotonic() + 30
+        while len(_children(worker.pid)) < 2:
+            assert time.monotonic() < deadline and worker.poll() is None
+            time.sleep(0.2)
+        children = _children(worker.pid)
+        worker.kill()  # SIGKILL: it cannot stop them itself
+        worker.wait(10)
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() and not _is_zombie(pid) for pid in children):
+            assert time.monotonic() < deadline, "orphaned worker processes kept running"
+            time.sleep(0.2)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True  # gone meanwhile
+
+
 def test_a_worker_stops_when_one_of_its_processes_dies(tmp_path: Path) -> None:
     worker = _start_worker(tmp_path, "--processes", "2")
     try:

@@ -54,8 +54,17 @@ def banktwin(data_dir: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
         yield process
     finally:
         if process.poll() is None:
-            process.kill()
+            kill_9(process.pid)
         process.wait(10)
+
+
+def kill_9(pid: int) -> None:
+    """SIGKILL a banktwin process and the processes it started (a worker projects in child
+    processes, one per core): what a crash of the machine's workload looks like."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        os.kill(int(child), signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
 
 
 def wait_ready(base: str, deadline_s: float = 30) -> None:
@@ -137,10 +146,10 @@ def test_kill_9_loses_no_acknowledged_event_and_applies_each_once(tmp_path: Path
             w.start()
         while len(acked) < 300:
             time.sleep(0.02)
-        os.kill(worker.pid, signal.SIGKILL)  # mid-projection
+        kill_9(worker.pid)  # mid-projection
         while len(acked) < 600:
             time.sleep(0.02)
-        os.kill(server.pid, signal.SIGKILL)  # mid-append
+        kill_9(server.pid)  # mid-append
         stop.set()
         for w in writers:
             w.join(10)

@@ -14,6 +14,7 @@ from banktwin.domain.twin import Twin
 from banktwin.errors import ConflictError, UnavailableError
 from banktwin.log.memory import InMemoryEventLog
 from banktwin.log.port import AppendResult
+from banktwin.projector import projector as projector_module
 from banktwin.projector.as_of import twin_as_of
 from banktwin.projector.projector import Projector
 from banktwin.projector.replay import rebuild_projections
@@ -246,3 +247,96 @@ def test_lag_follows_whoever_projects() -> None:
     assert observer.lag() == 3
     worker.run_until_caught_up()
     assert observer.lag() == 0
+
+
+class CountingStore(InMemoryStateStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits: list[ProjectionChanges] = []
+
+    def commit(self, changes: ProjectionChanges) -> None:
+        super().commit(changes)
+        self.commits.append(changes)
+
+
+def test_while_the_log_grows_one_commit_covers_many_reads() -> None:
+    log, store = InMemoryEventLog(), CountingStore()
+    cid = new_id()
+    log.append([registered(cid), opened(cid, balance="100.00")])
+    projector = Projector(log, store, batch_size=1000, commit_interval_s=3600)
+    assert projector.run_once() == 2
+    for minute in range(1, 4):  # the log keeps growing between reads
+        log.append([posted(cid, amount="1.00", minutes=minute)])
+        assert projector.run_once() == 1
+    assert store.commits == [] and store.customer(cid) is None  # applied, not yet visible
+    assert projector.run_once() == 0  # caught up: everything applied is committed at once
+    [commit] = store.commits
+    assert commit.start == {0: 0} and commit.end == {0: 5}
+    assert [t.amount for t in commit.transactions] == [1, 1, 1]
+    twin = store.customer(cid)
+    assert twin is not None and twin.accounts[0].balance == 97 and twin.events_applied == 5
+    assert store.positions("twin") == {0: 5} and projector.status.events_applied == 5
+
+
+def test_a_commit_is_due_after_batch_size_events_or_the_interval() -> None:
+    log, store = InMemoryEventLog(), CountingStore()
+    cid = new_id()
+    log.append([opened(cid)] + [posted(cid, minutes=i) for i in range(9)])
+    by_size = Projector(log, store, batch_size=4, commit_interval_s=3600)
+    by_size.run_once()  # a full read: batch_size events applied, due
+    assert [c.end for c in store.commits] == [{0: 4}]
+    by_size.run_until_caught_up()
+    assert [c.end for c in store.commits] == [{0: 4}, {0: 8}, {0: 10}]
+
+    log2, store2 = InMemoryEventLog(), CountingStore()
+    log2.append([opened(cid), posted(cid)])
+    Projector(log2, store2, batch_size=1, commit_interval_s=0).run_once()
+    assert len(store2.commits) == 1  # an interval of 0 commits every read
+
+
+def test_a_failed_commit_of_many_reads_applies_them_again_once() -> None:
+    log, store = InMemoryEventLog(), CrashingStore()
+    cid = new_id()
+    log.append([opened(cid, balance="10.00")])
+    projector = Projector(log, store, batch_size=100, commit_interval_s=3600)
+    projector.run_once()
+    log.append([posted(cid, amount="1.00", minutes=1)])
+    projector.run_once()
+    with pytest.raises(UnavailableError):
+        projector.run_once()  # caught up: the commit of both reads fails
+    assert store.positions("twin") == {}
+    assert projector.run_until_caught_up() == 2  # read again from the committed positions
+    twin = store.customer(cid)
+    assert twin is not None and twin.accounts[0].balance == 9 and twin.events_applied == 2
+
+
+def test_a_rule_that_fails_drops_what_was_applied_since_the_commit() -> None:
+    log, store = InMemoryEventLog(), InMemoryStateStore()
+    cid = new_id()
+    log.append([opened(cid, balance="10.00")])
+    projector = Projector(log, store, batch_size=100, commit_interval_s=3600)
+    projector.run_once()
+    log.append([posted(cid, amount="1.00", minutes=1)])
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(projector_module, "apply", _failing_apply)
+        with pytest.raises(RuntimeError):
+            projector.run_once()
+    assert projector.run_until_caught_up() == 2
+    twin = store.customer(cid)
+    assert twin is not None and twin.accounts[0].balance == 9 and twin.events_applied == 2
+
+
+def _failing_apply(state: Twin | None, event: Event) -> tuple[Twin, list[Event]]:
+    raise RuntimeError("a bug in a rule")
+
+
+def test_stopping_commits_what_was_applied() -> None:
+    log, store = InMemoryEventLog(), InMemoryStateStore()
+    cid = new_id()
+    log.append([registered(cid)])
+    projector = Projector(log, store, commit_interval_s=3600)
+    projector.run_once()
+    stop = threading.Event()
+    stop.set()
+    projector.run_forever(stop)  # stops at once: commits on the way out
+    assert store.customer(cid) is not None
