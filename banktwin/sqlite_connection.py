@@ -12,6 +12,11 @@ from banktwin.errors import UnavailableError
 
 BUSY_TIMEOUT_S = 30.0
 CACHE_KIB = 64 * 1024
+PAGE_BYTES = 8192
+"""Page size of a new file (an existing file keeps its own). Appends rewrite the pages of the
+log's id and subject indexes that their keys land on, and the projector one page per subject
+it writes: with 8 KiB pages an append costs about 9 % less CPU than with SQLite's default
+4 KiB (docs/performance.md); smaller pages cost more."""
 
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:
@@ -23,6 +28,7 @@ def connect_sqlite(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
     )
+    conn.execute(f"PRAGMA page_size={PAGE_BYTES}")  # before WAL: fixed once the file has any
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
