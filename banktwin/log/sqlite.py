@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from banktwin.domain.events import Event
 from banktwin.log.codec import decode_event, encode_payload, parse_utc, utc_text
@@ -57,18 +57,14 @@ DEFAULT_PARTITIONS = 4
 machine. Fixed when the log is created; an existing log keeps its own."""
 
 
-class _EncodedEvent(NamedTuple):
-    event: Event
-    id_bytes: bytes
-    partition: int
-    subject_hash: int
-    occurred_text: str
-    payload: bytes
+_EncodedEvent = tuple[Event, bytes, int, int, str, bytes]
+"""An event ready to insert: the event, its id's bytes, partition, subject hash, occurrence
+time and payload as stored (a plain tuple: one is built per appended event)."""
 
 
 def _encoded(event: Event, partitions: int) -> _EncodedEvent:
     hashed = subject_hash(event.subject_id)
-    return _EncodedEvent(
+    return (
         event,
         _uuid_bytes(event.event_id),
         hashed % partitions,  # partition_for(), from the hash the row keeps anyway
@@ -189,7 +185,7 @@ class SqliteEventLog:
                 "SELECT COALESCE(MAX(log_offset) + 1, 0) FROM event_log WHERE partition_id = ?",
                 (p,),
             ).fetchone()[0]
-            for p in {e.partition for e in encoded}
+            for p in {partition for _, _, partition, *_ in encoded}
         }
         # The log's clock only moves forward, even if the machine's clock steps back.
         now = max(datetime.now(UTC), self._last_recorded)
@@ -198,30 +194,29 @@ class SqliteEventLog:
         rows = []
         results = []
         known = dict(known)
-        for item in encoded:
-            event = item.event
-            original = known.get(item.id_bytes)
+        for event, id_bytes, partition, hashed, occurred_text, payload in encoded:
+            original = known.get(id_bytes)
             if original is not None:
                 results.append(original._replace(event_id=event.event_id, duplicate=True))
                 continue
-            offset = next_offset[item.partition]
-            next_offset[item.partition] = offset + 1
-            result = AppendResult(event.event_id, item.partition, offset, now)
-            known[item.id_bytes] = result
+            offset = next_offset[partition]
+            next_offset[partition] = offset + 1
+            result = AppendResult(event.event_id, partition, offset, now)
+            known[id_bytes] = result
             results.append(result)
             rows.append(
                 (
-                    item.partition,
+                    partition,
                     offset,
-                    item.id_bytes,
+                    id_bytes,
                     event.subject_id,
                     event.type,
                     event.version,
-                    item.occurred_text,
+                    occurred_text,
                     recorded_text,
                     event.source,
-                    item.payload,
-                    item.subject_hash,
+                    payload,
+                    hashed,
                 )
             )
         before = conn.total_changes
@@ -232,7 +227,7 @@ class SqliteEventLog:
     def _existing(
         conn: sqlite3.Connection, encoded: list[_EncodedEvent]
     ) -> dict[bytes, AppendResult]:
-        ids = list({e.id_bytes for e in encoded})
+        ids = list({id_bytes for _, id_bytes, *_ in encoded})
         found: dict[bytes, AppendResult] = {}
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
