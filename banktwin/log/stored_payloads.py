@@ -155,7 +155,7 @@ class _ModelDecoder:
                 values[name] = convert(value)
         payload = self._model.__new__(self._model)
         _set(payload, "__dict__", values)
-        _set(payload, "__pydantic_fields_set__", shape.fields_set.copy())
+        _set(payload, "__pydantic_fields_set__", shape.fields_set)  # shared: see _Shape
         _set(payload, "__pydantic_extra__", None)
         _set(payload, "__pydantic_private__", None)
         return payload
@@ -170,7 +170,11 @@ class _ModelDecoder:
 
 
 class _Shape(NamedTuple):
-    """What decoding does for one set of fields left out of the JSON."""
+    """What decoding does for one set of fields left out of the JSON.
+
+    Every payload of the shape shares its ``fields_set``: payload models are frozen, and
+    pydantic copies the set before it changes one (``model_copy(update=…)``).
+    """
 
     defaults: dict[str, Any]
     factories: list[tuple[str, Callable[[], Any]]]

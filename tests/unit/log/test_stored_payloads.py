@@ -192,3 +192,13 @@ def test_a_value_that_does_not_convert_is_refused_with_the_reason() -> None:
         StoredPayloadDecoder(AccountOpened).decode(
             b'{"accountId": "A1", "type": "bank vault", "currency": "EUR"}'
         )
+
+
+def test_payloads_sharing_a_fields_set_stay_independent_when_copied() -> None:
+    data = b'{"accountId": "A1", "type": "savings", "currency": "EUR"}'
+    first = decode_payload("account.opened", 1, data)
+    second = decode_payload("account.opened", 1, data)
+    assert first.model_fields_set is second.model_fields_set  # one set per shape
+    changed = first.model_copy(update={"status": "frozen"})
+    assert "status" in changed.model_fields_set
+    assert "status" not in first.model_fields_set and "status" not in second.model_fields_set
