@@ -282,14 +282,19 @@ def test_a_worker_splits_the_partitions_between_processes_and_stops_them(
     assert "projecting with 2 processes, partitions [[0, 2], [1, 3]]" in out
 
 
+def _started_processes(worker: subprocess.Popen[str], count: int = 2) -> list[int]:
+    """The pids of the ``count`` processes ``worker`` starts, once it has started them."""
+    deadline = time.monotonic() + 30
+    while len(_children(worker.pid)) < count:
+        assert time.monotonic() < deadline and worker.poll() is None
+        time.sleep(0.2)
+    return _children(worker.pid)
+
+
 def test_a_worker_s_processes_stop_when_it_is_killed(tmp_path: Path) -> None:
     worker = _start_worker(tmp_path, "--processes", "2")
     try:
-        deadline = time.monotonic() + 30
-        while len(_children(worker.pid)) < 2:
-            assert time.monotonic() < deadline and worker.poll() is None
-            time.sleep(0.2)
-        children = _children(worker.pid)
+        children = _started_processes(worker)
         worker.kill()  # SIGKILL: it cannot stop them itself
         worker.wait(10)
         deadline = time.monotonic() + 30
@@ -311,11 +316,7 @@ def _is_zombie(pid: int) -> bool:
 def test_a_worker_stops_when_one_of_its_processes_dies(tmp_path: Path) -> None:
     worker = _start_worker(tmp_path, "--processes", "2")
     try:
-        deadline = time.monotonic() + 30
-        while len(_children(worker.pid)) < 2:
-            assert time.monotonic() < deadline and worker.poll() is None
-            time.sleep(0.2)
-        os.kill(_children(worker.pid)[0], 9)
+        os.kill(_started_processes(worker)[0], 9)
         out, _ = worker.communicate(timeout=60)
     finally:
         if worker.poll() is None:

@@ -294,13 +294,20 @@ def test_a_commit_is_due_after_batch_size_events_or_the_interval() -> None:
     assert len(store2.commits) == 1  # an interval of 0 commits every read
 
 
-def test_a_failed_commit_of_many_reads_applies_them_again_once() -> None:
-    log, store = InMemoryEventLog(), CrashingStore()
-    cid = new_id()
+def _two_reads_pending(store: InMemoryStateStore) -> tuple[Projector, str]:
+    """A projector that applied an account opening, then found a debit of 1.00 appended:
+    the second read is next, nothing is committed yet."""
+    log, cid = InMemoryEventLog(), new_id()
     log.append([opened(cid, balance="10.00")])
     projector = Projector(log, store, batch_size=100, commit_interval_s=3600)
     projector.run_once()
     log.append([posted(cid, amount="1.00", minutes=1)])
+    return projector, cid
+
+
+def test_a_failed_commit_of_many_reads_applies_them_again_once() -> None:
+    store = CrashingStore()
+    projector, cid = _two_reads_pending(store)
     projector.run_once()
     with pytest.raises(UnavailableError):
         projector.run_once()  # caught up: the commit of both reads fails
@@ -311,12 +318,8 @@ def test_a_failed_commit_of_many_reads_applies_them_again_once() -> None:
 
 
 def test_a_rule_that_fails_drops_what_was_applied_since_the_commit() -> None:
-    log, store = InMemoryEventLog(), InMemoryStateStore()
-    cid = new_id()
-    log.append([opened(cid, balance="10.00")])
-    projector = Projector(log, store, batch_size=100, commit_interval_s=3600)
-    projector.run_once()
-    log.append([posted(cid, amount="1.00", minutes=1)])
+    store = InMemoryStateStore()
+    projector, cid = _two_reads_pending(store)
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(projector_module, "apply", _failing_apply)
         with pytest.raises(RuntimeError):
