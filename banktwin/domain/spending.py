@@ -101,7 +101,7 @@ def add_debit(
     elif last_minute < minute:  # the usual case: the newest debit
         rows += _BUCKET.pack(minute, code, 1, cents)
     else:  # a late event (or another currency in the newest minute): merge, keep the order
-        rows = _merged_late(ledger.buckets(), SpendBucket(minute, currency, 1, cents))
+        rows = _merged_late(ledger.buckets(), SpendBucket(minute, currency, 1, cents)).rows
     cut = _first_after(rows, max(minute, last_minute) - RETENTION_MINUTES)
     if cut:  # buckets are in minute order: cut the old ones off
         rows = rows[cut * _SIZE :]
@@ -119,7 +119,7 @@ def _first_after(rows: bytes, minute: int) -> int:
     return len(rows) // _SIZE
 
 
-def _merged_late(buckets: tuple[SpendBucket, ...], debit: SpendBucket) -> bytes:
+def _merged_late(buckets: tuple[SpendBucket, ...], debit: SpendBucket) -> SpendingLedger:
     merged = False
     updated = []
     for b in buckets:
@@ -130,7 +130,7 @@ def _merged_late(buckets: tuple[SpendBucket, ...], debit: SpendBucket) -> bytes:
     if not merged:
         updated.append(debit)
         updated.sort(key=lambda b: b.minute)  # stable: same-minute buckets keep their order
-    return b"".join(_packed(*b) for b in updated)
+    return SpendingLedger.of(updated)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,14 +94,15 @@ class InMemoryStateStore:
         return sorted(loans, key=lambda t: t.last_updated, reverse=True)
 
     def transactions(self, customer_id: str, limit: int, offset: int) -> Page[TransactionRecord]:
-        with self._lock:
-            mine = [t for t in self._transactions.values() if t.customer_id == customer_id]
-        mine.sort(key=lambda t: (t.occurred_at, t.transaction_id), reverse=True)
+        mine = self._newest_first(customer_id, None)
         return Page(mine[offset : offset + limit], len(mine))
 
     def recent_transactions(
         self, customer_id: str, limit: int, until: datetime | None = None
     ) -> list[TransactionRecord]:
+        return self._newest_first(customer_id, until)[:limit]
+
+    def _newest_first(self, customer_id: str, until: datetime | None) -> list[TransactionRecord]:
         with self._lock:
             mine = [
                 t
@@ -109,7 +110,7 @@ class InMemoryStateStore:
                 if t.customer_id == customer_id and (until is None or t.occurred_at <= until)
             ]
         mine.sort(key=lambda t: (t.occurred_at, t.transaction_id), reverse=True)
-        return mine[:limit]
+        return mine
 
     def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
         with self._lock:

@@ -12,7 +12,6 @@ batch: the loser gets :class:`~banktwin.errors.ConflictError` and nothing is wri
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
@@ -149,8 +148,6 @@ PROJECTION_TABLES = (
     "fraud_alerts",
 )  # fmt: skip
 
-log = logging.getLogger(__name__)
-
 CONSUMER_LOCK_CLASS = 0x62746B02
 """First key of the advisory lock a commit takes on its consumer (the second is a hash of
 schema and consumer). It serialises commits of one consumer even before it has any
@@ -204,11 +201,7 @@ class PostgresStateStore(SqlTwinReader):
     def _adopt_twin_format(conn: psycopg.Connection[Any]) -> None:
         # In prepare_database's transaction, under its lock: processes starting together
         # convert the store once.
-        if adopt_twin_format(conn, "%s", PROJECTION_TABLES):
-            log.warning(
-                "the state store held twins of another format: projections dropped, "
-                "the projector rebuilds them from the event log"
-            )
+        adopt_twin_format(conn, "%s", PROJECTION_TABLES)
 
     # --- projector side -----------------------------------------------------------------
 

@@ -7,6 +7,7 @@ analyst's SQL works on them directly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -207,6 +208,8 @@ def alert_from_row(row: tuple[Any, ...], time: Callable[[Any], datetime]) -> Fra
     )
 
 
+log = logging.getLogger(__name__)
+
 FORMAT_TABLE = "store_meta"
 """Key-value facts about the store itself (the twin format); never reset."""
 
@@ -229,6 +232,10 @@ def adopt_twin_format(conn: Any, mark: str, projection_tables: Sequence[str]) ->
     if dropped:
         for table in projection_tables:
             conn.execute(f"DELETE FROM {table}")
+        log.warning(
+            "the state store held twins of another format: projections dropped, "
+            "the projector rebuilds them from the event log"
+        )
     conn.execute(
         f"INSERT INTO {FORMAT_TABLE} (key, value) VALUES ('twin_format', {mark}) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Collection
@@ -124,8 +123,6 @@ PROJECTION_TABLES = (
 )
 _KEY_CHUNK = 500
 
-log = logging.getLogger(__name__)
-
 
 def _money(value: Any) -> str:
     return str(value)
@@ -152,11 +149,7 @@ class SqliteStateStore(SqlTwinReader):
 
     @staticmethod
     def _adopt_twin_format(conn: sqlite3.Connection) -> None:
-        if adopt_twin_format(conn, "?", PROJECTION_TABLES):
-            log.warning(
-                "the state store held twins of another format: projections dropped, "
-                "the projector rebuilds them from the event log"
-            )
+        adopt_twin_format(conn, "?", PROJECTION_TABLES)
 
     def _in_write_transaction(self, work: Callable[[sqlite3.Connection], None]) -> None:
         with self._write_lock:
