@@ -10,7 +10,6 @@ import signal
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -19,6 +18,7 @@ from rich.console import Console
 
 from banktwin.config import Settings, load_settings
 from banktwin.errors import BanktwinError
+from banktwin.stop_signals import stop_on_signals
 
 app = typer.Typer(
     help="banktwin — an event-sourced, real-time digital twin of a bank.",
@@ -122,12 +122,7 @@ def worker(
     settings = _settings(data_dir=data_dir, partitions=partitions)
     runtime = Runtime(settings)
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop_on_signals(stop)
     stop_if_orphaned(stop)
     owned = settings.owned_partitions or list(range(runtime.log.partitions))
     shareable = not settings.event_log_url.startswith("memory:")
@@ -237,7 +232,7 @@ def simulate(
         sent = run_backfill(sim, sink, end=datetime.now(UTC), progress=True)
         console.print(f"backfilled {sent:,} events; streaming at {rate:g} events/s (Ctrl+C stops)")
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        stop_on_signals(stop, (signal.SIGTERM,))  # Ctrl+C: KeyboardInterrupt, below
         try:
             run_live(sim, sink, rate=rate, duration=duration, stop=stop)
         except KeyboardInterrupt:
