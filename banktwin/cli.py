@@ -48,6 +48,9 @@ def _settings(**overrides: object) -> Settings:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One line per request would bury the progress bar: a client's errors are still shown.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     return settings
 
 

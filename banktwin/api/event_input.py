@@ -19,6 +19,13 @@ from banktwin.domain.events import EVENT_TYPES, Event, SubjectKind
 from banktwin.domain.ids import new_event_id
 from banktwin.domain.payloads.common import canonical_uuid
 
+SUBJECT_EVENTS_PATHS = {
+    SubjectKind.CUSTOMER: "/v1/customers/{id}/events",
+    SubjectKind.BRANCH: "/v1/branches/{id}/events",
+    SubjectKind.LOAN: "/v1/branches/{id}/events",  # with the application's subjectId
+}
+"""Where each kind of subject's events are posted one at a time (any kind: ``/v1/events``)."""
+
 
 class EventIn(BaseModel):
     """An event as a client posts it."""
@@ -203,7 +210,7 @@ class EventReader:
                     FieldError(
                         f"{where}type",
                         f"{envelope.type} is a {kind.value} event; "
-                        f"post it to /v1/{kind.value}s/{{id}}/events",
+                        f"post it to {SUBJECT_EVENTS_PATHS[kind]} or /v1/events",
                     )
                 ]
             )

@@ -6,9 +6,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
+
+Money = Annotated[
+    Decimal,
+    WithJsonSchema(
+        {
+            "type": "number",
+            "description": "Money: an exact decimal with two places (DECIMAL(18,2)), written as "
+            "a JSON number from its decimal digits, never through a float.",
+        }
+    ),
+]
 
 
 class Public(BaseModel):
@@ -21,7 +33,7 @@ class Public(BaseModel):
 
 class AccountPublic(Public):
     account_id: str
-    balance: Decimal = Field(examples=[14523.50])
+    balance: Money = Field(examples=[14523.50])
     type: str | None = Field(examples=["checking"])
     currency: str
     status: str
@@ -60,13 +72,13 @@ class RiskScorePublic(Public):
 
 class WindowTotalPublic(Public):
     count: int
-    amount: Decimal
+    amount: Money
 
 
 class RecentTransactionPublic(Public):
     transaction_id: str
     account_id: str
-    amount: Decimal
+    amount: Money
     currency: str
     direction: str
     channel: str
@@ -120,7 +132,7 @@ class LoanPublic(Public):
     application_id: str
     customer_id: str | None
     product: str | None
-    amount: Decimal | None
+    amount: Money | None
     currency: str | None
     term_months: int | None
     channel: str | None
@@ -135,7 +147,7 @@ class LoanPublic(Public):
     decision: str | None
     decision_reason: str | None
     decided_at: datetime | None
-    approved_amount: Decimal | None
+    approved_amount: Money | None
     interest_rate: float | None
     history: list[StageVisitPublic]
     last_updated: datetime
@@ -181,7 +193,7 @@ class LocationPublic(Public):
 class TransactionPublic(Public):
     transaction_id: str
     account_id: str
-    amount: Decimal
+    amount: Money
     currency: str
     direction: str
     channel: str
@@ -272,3 +284,20 @@ class ProblemPublic(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict[str, str]] | None = None
+
+
+class ProjectorReadinessPublic(Public):
+    lag: int = Field(description="Events logged and not yet applied to the twin.")
+    running: bool = Field(description="A projector runs in this process.")
+    events_applied: int = Field(description="Events this process's projector applied.")
+    last_error: str | None = Field(
+        description="The kind of error its last batch met, if it failed (details in the log)."
+    )
+
+
+class ReadinessPublic(Public):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, Literal["ok", "unavailable"]] = Field(
+        description="Each component (log, store): ok, or unavailable (details in the log)."
+    )
+    projector: ProjectorReadinessPublic | None = Field(None, description="Present when ready.")

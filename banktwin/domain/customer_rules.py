@@ -127,6 +127,12 @@ def _account_or_placeholder(c: CustomerTwin, account_id: str, e: Event, currency
     )
 
 
+def _later(updated_at: datetime, e: Event) -> datetime:
+    """An account's new ``updated_at``: a late event (occurred before the account's last
+    change) changes the account but does not move its time back."""
+    return e.occurred_at if e.occurred_at > updated_at else updated_at
+
+
 def _account_opened(c: CustomerTwin, e: Event) -> Changes:
     p = cast(AccountOpened, e.payload)
     existing = c.account(p.account_id)
@@ -150,14 +156,14 @@ def _account_opened(c: CustomerTwin, e: Event) -> Changes:
 def _balance_changed(c: CustomerTwin, e: Event) -> Changes:
     p = cast(AccountBalanceChanged, e.payload)
     account = _account_or_placeholder(c, p.account_id, e, NO_CURRENCY)
-    account = account._replace(balance=p.balance, updated_at=e.occurred_at)
+    account = account._replace(balance=p.balance, updated_at=_later(account.updated_at, e))
     return {"accounts": _with_account(c, account)}
 
 
 def _status_changed(c: CustomerTwin, e: Event) -> Changes:
     p = cast(AccountStatusChanged, e.payload)
     account = _account_or_placeholder(c, p.account_id, e, NO_CURRENCY)
-    account = account._replace(status=p.status.value, updated_at=e.occurred_at)
+    account = account._replace(status=p.status.value, updated_at=_later(account.updated_at, e))
     return {"accounts": _with_account(c, account)}
 
 
@@ -192,7 +198,7 @@ def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
                 balance,
                 account.status,
                 account.opened_at,
-                at,
+                at if at > account.updated_at else account.updated_at,
             ),
         ),
         "transaction_count": c.transaction_count + 1,

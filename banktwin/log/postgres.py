@@ -307,7 +307,7 @@ class PostgresEventLog:
 
     def ping(self) -> None:
         with postgres_errors("reach the event log"), self._pool.connection() as conn:
-            conn.execute("SELECT 1 FROM log_meta LIMIT 1").fetchall()
+            conn.execute("SELECT 1 FROM event_log LIMIT 1").fetchall()
 
     def close(self) -> None:
         self._pool.close()

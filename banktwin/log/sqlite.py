@@ -282,7 +282,7 @@ class SqliteEventLog:
 
     def ping(self) -> None:
         with sqlite_errors("reach the event log"):
-            self._reader().execute("SELECT 1 FROM log_meta LIMIT 1").fetchone()
+            self._reader().execute("SELECT 1 FROM event_log LIMIT 1").fetchone()
 
     def close(self) -> None:
         with self._write_lock:

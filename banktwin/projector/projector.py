@@ -69,6 +69,9 @@ class ProjectorStatus:
     batches: int = 0
     last_batch_at: float | None = None
     last_error: str | None = None
+    """The last failed batch's error, with its message (for the log and operators)."""
+    last_error_kind: str | None = None
+    """Only the error's class name (safe to show without authentication)."""
     failures_in_a_row: int = 0
     running: bool = False
     positions: dict[int, int] = field(default_factory=dict)
@@ -280,7 +283,7 @@ class Projector:
                 if self.status.failures_in_a_row:
                     log.info("projector recovered after %d failures", self.status.failures_in_a_row)
                 self.status.failures_in_a_row = 0
-                self.status.last_error = None
+                self.status.last_error = self.status.last_error_kind = None
                 if not applied:
                     self._wake.wait(idle_wait_s)
                     self._wake.clear()
@@ -296,7 +299,8 @@ class Projector:
 
     def _record_failure(self, exc: Exception) -> None:
         self.status.failures_in_a_row += 1
-        self.status.last_error = f"{type(exc).__name__}: {exc}"
+        self.status.last_error_kind = type(exc).__name__
+        self.status.last_error = f"{self.status.last_error_kind}: {exc}"
         if isinstance(exc, ConflictError):
             log.warning("projector: %s", exc)
         else:

@@ -38,24 +38,35 @@ def free_port() -> int:
 
 @contextmanager
 def banktwin(data_dir: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``banktwin *args`` on ``data_dir``, its output appended to ``<command>.log`` there
+    (shown when the test fails: see :func:`process_logs`)."""
     env = {
         **os.environ,
         "BANKTWIN_DATA_DIR": str(data_dir),
         "BANKTWIN_TOKEN_SECRET": SECRET,
         "BANKTWIN_CLIENTS": f"{CLIENT[0]}:{CLIENT[1]}:digitaltwin.read+digitaltwin.write",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "banktwin", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    with (data_dir / f"{args[0]}.log").open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "banktwin", *args],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                kill_9(process.pid)
+            process.wait(10)
+
+
+def process_logs(data_dir: Path) -> str:
+    """The end of what each banktwin process printed, for a failure message."""
+    return "\n".join(
+        f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}"
+        for log in sorted(data_dir.glob("*.log"))
     )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            kill_9(process.pid)
-        process.wait(10)
 
 
 def kill_9(pid: int) -> None:
@@ -158,10 +169,11 @@ def test_kill_9_loses_no_acknowledged_event_and_applies_each_once(tmp_path: Path
     with banktwin(tmp_path, *serve_args), banktwin(tmp_path, "worker"):
         wait_ready(base)
         deadline = time.monotonic() + 60
-        while (
-            httpx.get(f"{base}/readyz").json()["projector"]["lag"] and time.monotonic() < deadline
+        while (lag := httpx.get(f"{base}/readyz").json()["projector"]["lag"]) and (
+            time.monotonic() < deadline
         ):
             time.sleep(0.2)
+        assert lag == 0, f"the restarted worker did not catch up:\n{process_logs(tmp_path)}"
 
     db = sqlite3.connect(tmp_path / "twin.db")
     logged = {

@@ -14,10 +14,12 @@ from banktwin.api.schemas import (
     BranchStatePublic,
     CustomerPublic,
     FraudAlertPublic,
+    ReadinessPublic,
     ReceiptPublic,
     RiskScorePublic,
     TransactionPublic,
 )
+from banktwin.errors import UnavailableError
 from tests.integration.conftest import Api
 
 
@@ -179,6 +181,17 @@ def test_invalid_events_get_400_naming_the_field_and_never_reach_the_log(
     assert api.logged() == 0
 
 
+def test_an_event_posted_to_the_wrong_kind_of_subject_names_its_endpoint(api: Api) -> None:
+    r = api.post(f"/v1/customers/{new_id()}/events", json={"type": "queue.joined", "payload": {}})
+    assert r.status_code == 400, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == "type"
+    assert "/v1/branches/{id}/events" in error["message"]
+    r = api.post(f"/v1/branches/{new_id()}/events", json={"type": "customer.login", "payload": {}})
+    assert r.status_code == 400, r.text
+    assert "/v1/customers/{id}/events" in r.json()["errors"][0]["message"]
+
+
 def test_malformed_json_wrong_type_and_oversized_bodies(api: Api) -> None:
     url = f"/v1/customers/{new_id()}/events"
     r = api.post(url, content=b"{nope", headers={"Content-Type": "application/json"})
@@ -203,6 +216,10 @@ def test_transactions_are_newest_first_with_total_and_links(api: Api) -> None:
     assert r.headers["X-Total-Count"] == "7"
     link = r.headers["Link"]
     assert 'offset=6>; rel="next"' in link and 'offset=0>; rel="prev"' in link
+    past_the_end = api.get(f"/v1/customers/{cid}/transactions?limit=3&offset=100")
+    assert past_the_end.json() == []
+    assert 'offset=6>; rel="prev"' in past_the_end.headers["Link"]  # the last page
+    assert 'rel="next"' not in past_the_end.headers["Link"]
     assert api.get(f"/v1/customers/{new_id()}/transactions").status_code == 404
     assert api.get(f"/v1/customers/{cid}/transactions?limit=5000").status_code == 400
 
@@ -421,9 +438,24 @@ def test_readiness_reports_the_projector_lag(api: Api) -> None:
     )
     r = api.client.get("/readyz")
     assert r.status_code == 200 and r.json()["projector"]["lag"] == 1
+    ReadinessPublic.model_validate(r.json())
     api.project()
     assert api.client.get("/readyz").json()["projector"]["lag"] == 0
     assert api.client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readiness_says_what_is_down_and_nothing_more(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down() -> None:
+        raise UnavailableError("could not reach the state store: disk I/O error at /secret/path")
+
+    monkeypatch.setattr(api.runtime.store, "ping", down)
+    r = api.client.get("/readyz")
+    assert r.status_code == 503
+    ReadinessPublic.model_validate(r.json())
+    assert r.json()["checks"] == {"log": "ok", "store": "unavailable"}
+    assert "secret" not in r.text
 
 
 def test_openapi_documents_the_seed_endpoints_with_400_not_422(api: Api) -> None:
@@ -449,6 +481,20 @@ def test_openapi_documents_the_seed_endpoints_with_400_not_422(api: Api) -> None
         == "card"
     )
     assert api.client.get("/docs").status_code == 200
+
+
+def test_openapi_shapes_match_what_is_served(api: Api) -> None:
+    """Money is served as JSON numbers, ids the server requires as UUIDs say so, and lists
+    document their paging headers."""
+    spec = api.client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["AccountPublic"]["properties"]["balance"]["type"] == "number"
+    assert schemas["TransactionPublic"]["properties"]["amount"]["type"] == "number"
+    assert schemas["RiskScoreUpdated"]["properties"]["scoreId"]["format"] == "uuid"
+    for path in ("/v1/fraud-alerts", "/v1/customers/{customerId}/transactions"):
+        headers = spec["paths"][path]["get"]["responses"]["200"]["headers"]
+        assert set(headers) == {"X-Total-Count", "Link"}
+    assert "503" in spec["paths"]["/readyz"]["get"]["responses"]
 
 
 def test_a_reused_profile_view_follows_every_new_event(api: Api) -> None:

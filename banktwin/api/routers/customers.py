@@ -14,7 +14,7 @@ from banktwin.api.deps import ReaderDep, Services, WriterDep, caller_of
 from banktwin.api.ingest import ingest_one
 from banktwin.api.lean_params import LeanParam, lean_openapi, read_params
 from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
-from banktwin.api.paging import Limit, Offset, paged_response
+from banktwin.api.paging import PAGE_HEADERS_DOC, Limit, Offset, paged_response
 from banktwin.api.problems import Problem
 from banktwin.api.rendering import JsonResponse, render_json
 from banktwin.api.schemas import CustomerPublic, TransactionPublic
@@ -106,7 +106,7 @@ def _current_view(services: Services, customer_id: str) -> bytes:
 @router.get(
     "/{customerId}/transactions",
     response_model=list[TransactionPublic],
-    responses=PROBLEMS(400, 401, 403, 404),
+    responses={200: PAGE_HEADERS_DOC, **PROBLEMS(400, 401, 403, 404)},
 )
 def list_transactions(
     customerId: uuid.UUID,  # noqa: N803

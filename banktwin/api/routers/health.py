@@ -1,14 +1,21 @@
-"""``/healthz`` (the process is alive) and ``/readyz`` (it can serve: log and store reachable)."""
+"""``/healthz`` (the process is alive) and ``/readyz`` (it can serve: log and store reachable).
+
+Both answer without a token, so neither says more than a load balancer needs: what failed is
+in the server's log, not in the body."""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import APIRouter
 
 from banktwin.api.deps import ServicesDep
 from banktwin.api.rendering import JsonResponse
+from banktwin.api.schemas import ReadinessPublic
 from banktwin.errors import UnavailableError
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
 
 
 @router.get("/healthz")
@@ -17,7 +24,11 @@ async def healthz() -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=ReadinessPublic,
+    responses={503: {"model": ReadinessPublic, "description": "The log or the store is down."}},
+)
 def readyz(services: ServicesDep) -> JsonResponse:
     """Readiness: the event log and state store answer; reports the projector's lag."""
     checks: dict[str, str] = {}
@@ -26,7 +37,8 @@ def readyz(services: ServicesDep) -> JsonResponse:
             component.ping()
             checks[name] = "ok"
         except UnavailableError as exc:
-            checks[name] = str(exc)
+            log.warning("readiness: %s", exc)
+            checks[name] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
     body: dict[str, object] = {"status": "ready" if ready else "unavailable", "checks": checks}
     if ready:
@@ -35,6 +47,6 @@ def readyz(services: ServicesDep) -> JsonResponse:
             "lag": services.projector.lag(),
             "running": status.running,
             "eventsApplied": status.events_applied,
-            "lastError": status.last_error,
+            "lastError": status.last_error_kind,
         }
     return JsonResponse(body, status_code=200 if ready else 503)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from banktwin.api.deps import ReaderDep
 from banktwin.api.openapi_docs import PROBLEMS
-from banktwin.api.paging import Limit, Offset, paged_response
+from banktwin.api.paging import PAGE_HEADERS_DOC, Limit, Offset, paged_response
 from banktwin.api.problems import Problem
 from banktwin.api.rendering import JsonResponse
 from banktwin.api.schemas import FraudAlertPublic, RiskScorePublic
@@ -42,7 +42,7 @@ def get_risk_score(
 @router.get(
     "/fraud-alerts",
     response_model=list[FraudAlertPublic],
-    responses=PROBLEMS(400, 401, 403),
+    responses={200: PAGE_HEADERS_DOC, **PROBLEMS(400, 401, 403)},
 )
 def list_fraud_alerts(
     request: Request,

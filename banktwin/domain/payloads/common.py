@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 
@@ -28,7 +28,9 @@ def canonical_uuid(value: str) -> str:
     return str(uuid.UUID(value))
 
 
-UuidStr = Annotated[str, AfterValidator(canonical_uuid)]
+UuidStr = Annotated[
+    str, AfterValidator(canonical_uuid), WithJsonSchema({"type": "string", "format": "uuid"})
+]
 """A UUID kept as its canonical string, the form ids take everywhere in the twin."""
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.:\-]*$")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from banktwin.domain.completeness import data_completeness, missing_facts
@@ -190,3 +190,15 @@ def test_apply_is_pure_the_old_state_is_untouched() -> None:
 def test_customer_events_derive_nothing() -> None:
     _, derived = apply(None, registered(CID))
     assert derived == []
+
+
+def test_a_late_event_changes_the_account_but_not_back_its_update_time() -> None:
+    c = customer(
+        opened(CID, balance="100.00"),
+        posted(CID, amount="10.00", minutes=60),
+        posted(CID, amount="1.00", minutes=30),  # arrives late
+        event("account.status_changed", CID, {"accountId": "ACC123", "status": "frozen"}),
+    )
+    account = c.accounts[0]
+    assert account.balance == Decimal("89.00") and account.status == "frozen"
+    assert account.updated_at == T0 + timedelta(minutes=60)
