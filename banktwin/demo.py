@@ -119,6 +119,7 @@ def _print_banner(
     settings: Settings, sim: Simulation, rate: float, token: str, console: Console
 ) -> None:
     base = f"http://{settings.host}:{settings.port}"
+    customer = sim.sample_customer_id()
     lines = [
         f"[bold green]banktwin demo is running[/] with live activity at about {rate:g} events/s",
         f"  API       {base}/v1",
@@ -128,13 +129,14 @@ def _print_banner(
         "",
         "Try it (the token is valid for an hour; get another from POST /oauth/token):",
         f"  export TOKEN={token}",
-        f'  curl -H "Authorization: Bearer $TOKEN" {base}/v1/customers/{sim.sample_customer_id()}',
+        f'  curl -H "Authorization: Bearer $TOKEN" {base}/v1/customers/{customer}',
+        f'  curl -H "Authorization: Bearer $TOKEN" "{base}/v1/customers/{customer}/transactions'
+        '?limit=5"',
     ]
     branch = sim.sample_branch_id()
     if branch is not None:
         lines.append(f'  curl -H "Authorization: Bearer $TOKEN" {base}/v1/branches/{branch}/state')
     lines += [
-        f'  curl -H "Authorization: Bearer $TOKEN" "{base}/v1/fraud-alerts?limit=5"',
         "",
         "Stop with Ctrl+C.",
     ]
