@@ -46,7 +46,8 @@ class InMemoryStateStore:
                     )
             self._twins.update(changes.twins)
             for record in changes.transactions:
-                self._transactions.setdefault(record.transaction_id, record)
+                key = (record.customer_id, record.occurred_at, record.transaction_id)
+                self._transactions.setdefault(key, record)  # rows.TRANSACTION_KEY
             for alert in changes.alerts_raised:
                 self._alerts.setdefault(alert.alert_id, alert)
             for change in changes.alert_changes:
@@ -62,7 +63,7 @@ class InMemoryStateStore:
         with self._lock:
             self._positions: dict[str, dict[int, int]] = {}
             self._twins: dict[SubjectKey, Twin] = {}
-            self._transactions: dict[str, TransactionRecord] = {}
+            self._transactions: dict[tuple[str, datetime, str], TransactionRecord] = {}
             self._alerts: dict[str, FraudAlert] = {}
 
     def customer(self, customer_id: str) -> CustomerTwin | None:

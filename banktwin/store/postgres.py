@@ -12,12 +12,14 @@ batch: the loser gets :class:`~banktwin.errors.ConflictError` and nothing is wri
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg.sql import SQL, Identifier
 
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
@@ -29,6 +31,7 @@ from banktwin.store.rows import (
     ACCOUNT_COLUMNS,
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
+    TRANSACTION_KEY,
     TWIN_TABLES,
     adopt_twin_format,
     alert_row,
@@ -39,6 +42,8 @@ from banktwin.store.rows import (
     twin_doc,
 )
 from banktwin.store.sql_reader import SqlTwinReader
+
+log = logging.getLogger(__name__)
 
 SCHEMA = (
     """
@@ -114,12 +119,10 @@ SCHEMA = (
         description       text,
         occurred_at       timestamptz   NOT NULL,
         event_id          text          NOT NULL,
-    PRIMARY KEY (customer_id, transaction_id)
+    -- The SQLite store's key: a customer's transactions in time order (the newest-first page
+    -- is a backward scan of it); see TRANSACTION_KEY.
+    PRIMARY KEY (customer_id, occurred_at, transaction_id)
     )
-    """,
-    """
-    CREATE INDEX IF NOT EXISTS transactions_by_customer
-        ON transactions (customer_id, occurred_at DESC, transaction_id DESC)
     """,
     """
     CREATE TABLE IF NOT EXISTS fraud_alerts (
@@ -180,6 +183,32 @@ def _time(moment: datetime) -> datetime:
     return moment
 
 
+def _rekey_transactions(conn: psycopg.Connection[Any]) -> None:
+    """Give a transactions table made by an earlier build (keyed by customer and transaction
+    id) the key every store has now, :data:`~banktwin.store.rows.TRANSACTION_KEY`. Its rows
+    are unique under the old key, so under the new one too: nothing is dropped or rebuilt."""
+    key = [
+        name
+        for (name,) in conn.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+            "WHERE i.indrelid = 'transactions'::regclass AND i.indisprimary "
+            "ORDER BY array_position(i.indkey::smallint[], a.attnum)"
+        ).fetchall()
+    ]
+    if key == list(TRANSACTION_KEY):
+        return
+    row = conn.execute(
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'transactions'::regclass "
+        "AND contype = 'p'"
+    ).fetchone()
+    if row is not None:
+        conn.execute(SQL("ALTER TABLE transactions DROP CONSTRAINT {}").format(Identifier(row[0])))
+    conn.execute(f"ALTER TABLE transactions ADD PRIMARY KEY ({', '.join(TRANSACTION_KEY)})")
+    conn.execute("DROP INDEX IF EXISTS transactions_by_customer")
+    log.info("state store: transactions re-keyed by %s", ", ".join(TRANSACTION_KEY))
+
+
 class PostgresStateStore(SqlTwinReader):
     """The :class:`~banktwin.store.port.StateStore` on PostgreSQL.
 
@@ -202,6 +231,7 @@ class PostgresStateStore(SqlTwinReader):
         # In prepare_database's transaction, under its lock: processes starting together
         # convert the store once.
         adopt_twin_format(conn, "%s", PROJECTION_TABLES)
+        _rekey_transactions(conn)
 
     # --- projector side -----------------------------------------------------------------
 

@@ -63,6 +63,12 @@ TRANSACTION_COLUMNS = (
     "occurred_at",
     "event_id",
 )
+TRANSACTION_KEY = ("customer_id", "occurred_at", "transaction_id")
+"""The key of a transaction row in every store. The projector writes a row per
+``transaction.posted`` event; a producer that posts the same transaction again under another
+event id (which the log cannot tell from a new fact) gets a second row if the time differs,
+as the twin's counters and balance count it twice."""
+
 ALERT_COLUMNS = (
     "alert_id",
     "customer_id",

@@ -93,7 +93,7 @@ CREATE TABLE IF NOT EXISTS transactions (
     occurred_at       TEXT NOT NULL,
     event_id          TEXT NOT NULL,
     -- Clustered by customer and time: the newest-first page is one range scan, and an
-    -- insert touches one B-tree instead of a table and an index.
+    -- insert touches one B-tree instead of a table and an index. (rows.TRANSACTION_KEY)
     PRIMARY KEY (customer_id, occurred_at, transaction_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fraud_alerts (

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
 
@@ -120,6 +121,26 @@ class TestStateStoreContract:
         assert page.items[0].merchant == "Corner Grocery"
         assert page.items[0].occurred_at == T0 + timedelta(minutes=5)
         assert store.transactions(new_id(), 10, 0).total == 0
+
+    def test_a_transaction_row_is_keyed_by_customer_time_and_transaction_id(
+        self, store: StateStore
+    ) -> None:
+        cid = new_id()
+        again = [
+            posted(cid, transaction_id="TX-SAME", minutes=1),
+            posted(cid, transaction_id="TX-SAME", minutes=1),  # the same, another event id
+            posted(cid, transaction_id="TX-SAME", minutes=2),  # the id reused later
+            posted(new_id(), transaction_id="TX-SAME", minutes=1),  # another customer's
+        ]
+        rows = [r for e in again for r in records_for(e) if isinstance(r, TransactionRecord)]
+        store.commit(ProjectionChanges("twin", {}, {0: 4}, {}, transactions=rows))
+        page = store.transactions(cid, limit=10, offset=0)
+        assert page.total == 2
+        assert [t.occurred_at for t in page.items] == [
+            T0 + timedelta(minutes=2),
+            T0 + timedelta(minutes=1),
+        ]
+        assert store.transactions(again[3].subject_id, 10, 0).total == 1
 
     def test_recent_transactions_are_the_newest_optionally_up_to_a_time(
         self, store: StateStore
@@ -301,6 +322,48 @@ def test_twins_of_another_format_are_dropped_for_a_rebuild_and_others_kept(
     assert store.customer(kept) is not None and store.positions("twin") == {0: 3}
     assert "projections dropped" not in caplog.text
     store.close()
+
+
+def test_a_postgres_transactions_table_of_an_earlier_build_is_rekeyed_in_place(
+    postgres_url: str,
+) -> None:
+    import psycopg
+
+    from banktwin.postgres_connection import connection_kwargs
+
+    store = open_state_store(postgres_url)
+    cid = new_id()
+    rows = [
+        r
+        for e in (posted(cid, minutes=1), posted(cid, minutes=2))
+        for r in records_for(e)
+        if isinstance(r, TransactionRecord)
+    ]
+    store.commit(ProjectionChanges("twin", {}, {0: 2}, {}, transactions=rows))
+    store.close()
+    parts = urlsplit(postgres_url)
+    schema = parse_qs(parts.query)["schema"][0]
+    url = urlunsplit((*parts[:3], "", ""))
+    with psycopg.connect(url, **connection_kwargs(schema, "test")) as conn:  # the old key
+        conn.execute("ALTER TABLE transactions DROP CONSTRAINT transactions_pkey")
+        conn.execute("ALTER TABLE transactions ADD PRIMARY KEY (customer_id, transaction_id)")
+
+    store = open_state_store(postgres_url)
+    try:
+        assert store.transactions(cid, 10, 0).total == 2  # kept, not rebuilt
+        later = posted(cid, transaction_id=rows[0].transaction_id, minutes=3)
+        [record] = records_for(later)
+        assert isinstance(record, TransactionRecord)
+        store.commit(ProjectionChanges("twin", {0: 2}, {0: 3}, {}, transactions=[record]))
+        assert store.transactions(cid, 10, 0).total == 3
+    finally:
+        store.close()
+    with psycopg.connect(url, **connection_kwargs(schema, "test")) as conn:
+        key = conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'transactions'::regclass AND contype = 'p'"
+        ).fetchone()
+    assert key == ("PRIMARY KEY (customer_id, occurred_at, transaction_id)",)
 
 
 def test_a_store_from_before_formats_were_recorded_is_rebuilt(tmp_path: Path) -> None:
