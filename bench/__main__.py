@@ -6,6 +6,7 @@ python -m bench [--events 300000] [--replay-events 1000000] [--only ingest,http,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -87,12 +88,11 @@ def _machine() -> dict[str, Any]:
 
 
 def _cpu_model() -> str:
-    try:
+    """The model name Linux reports, else what ``platform`` knows (no ``/proc`` elsewhere)."""
+    with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
     return platform.processor() or platform.machine()
 
 
