@@ -198,7 +198,7 @@ def _transaction_posted(c: CustomerTwin, e: Event) -> Changes:
                 balance,
                 account.status,
                 account.opened_at,
-                at if at > account.updated_at else account.updated_at,
+                at if at > account.updated_at else account.updated_at,  # _later, inlined
             ),
         ),
         "transaction_count": c.transaction_count + 1,
