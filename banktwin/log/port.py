@@ -1,15 +1,16 @@
 """The event-log port: the source of truth, append-only and partitioned.
 
 The log is split into partitions. Every event of a subject lands in the same partition
-(``partition_for``), in append order, with a per-partition ``offset`` (0, 1, 2 …). A reader
-keeps, per partition, the next offset it wants (Kafka's convention). SQLite, PostgreSQL and
-Kafka-protocol adapters all honour this contract, so callers never change with the adapter.
+(:meth:`EventLog.partition_of`), in append order, with a per-partition ``offset`` (0, 1, 2 …).
+A reader keeps, per partition, the next offset it wants (Kafka's convention). SQLite,
+PostgreSQL and Kafka-protocol adapters all honour this contract, so callers never change with
+the adapter.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
@@ -36,13 +37,23 @@ class LoggedEvent(NamedTuple):
 
 
 def subject_hash(subject_id: str) -> int:
-    """CRC-32 of the subject id: what places a subject in a partition."""
+    """CRC-32 of the subject id: the key of the SQLite log's subject index, and the hash of
+    the ``crc32`` partitioner."""
     return zlib.crc32(subject_id.encode())
 
 
 def partition_for(subject_id: str, partitions: int) -> int:
-    """The partition of a subject: stable across processes, machines and adapters."""
+    """The partition of a subject in a log whose partitioner is ``crc32`` (one created before
+    murmur2 became the default). A log knows its own: ask :meth:`EventLog.partition_of`."""
     return subject_hash(subject_id) % partitions
+
+
+class LogWatch(Protocol):
+    """A subscription to a log's appends (see :meth:`EventLog.watch`)."""
+
+    def close(self) -> None:
+        """Stop calling back; release what the subscription holds (a socket, a connection)."""
+        ...
 
 
 class EventLog(Protocol):
@@ -53,7 +64,20 @@ class EventLog(Protocol):
         """How many partitions the log has (fixed when it is created)."""
         ...
 
-    def append(self, events: Sequence[Event]) -> list[AppendResult]:
+    @property
+    def partitioner(self) -> str:
+        """How subjects are placed in partitions: ``"murmur2"`` (Kafka's default partitioner
+        of a keyed record, so a Kafka-protocol log agrees) for a log created by this build,
+        ``"crc32"`` for a log created before; recorded with the log, kept for its lifetime."""
+        ...
+
+    def partition_of(self, subject_id: str) -> int:
+        """The partition every event of ``subject_id`` is appended to."""
+        ...
+
+    def append(
+        self, events: Sequence[Event], *, expected: Mapping[str, int] | None = None
+    ) -> list[AppendResult]:
         """Append events durably, all or none.
 
         Events of one subject keep the order they are given in. An event whose id is already
@@ -61,13 +85,40 @@ class EventLog(Protocol):
 
         Args:
             events: validated events; their ``recorded_at`` is ignored and set by the log.
+            expected: per subject id, the subject's version (:meth:`subject_version`) the
+                events were decided on. The append goes ahead only if every such subject is
+                still at that version, checked atomically with the append (no other append
+                of the subject, from any process, can come between). A subject whose events
+                here are all already in the log (a retried request) is not checked: the retry
+                gets its original results; if every event here is in the log, nothing is
+                checked. A subject named without events here is checked all the same (the
+                decision may rest on a subject it does not write). Only a conditional append
+                pays for the check.
 
         Returns:
             One result per given event, in the same order.
 
         Raises:
+            VersionConflictError: a subject of ``expected`` has moved; nothing was appended.
             UnavailableError: the log cannot be written; nothing was appended.
         """
+        ...
+
+    def subject_version(self, subject_id: str) -> int:
+        """How many events of ``subject_id`` the log holds (0 for an unknown subject): the
+        version an expected-version append names. A twin that has applied every event of its
+        subject shows the same number (``eventsApplied``)."""
+        ...
+
+    def watch(self, on_append: Callable[[], None]) -> LogWatch:
+        """Call ``on_append`` (without arguments) soon after events are appended: through this
+        log object, at once, in the appending thread once the append is durable; by any other
+        object or process, where the adapter can learn of it (PostgreSQL: LISTEN/NOTIFY;
+        SQLite: a datagram to each watching process on this machine), from a thread of the
+        watch's own. Notifications may be merged or spurious, and may be missed when the
+        adapter cannot deliver them: a consumer still looks at the log on its own every so
+        often. ``on_append`` must be quick (set a flag, wake a thread); what it raises is
+        logged and dropped. The log's :meth:`close` closes its watches."""
         ...
 
     def read(self, partition: int, start: int, limit: int) -> list[LoggedEvent]:

@@ -12,13 +12,18 @@ deadlock.
 
 Appends rely on PostgreSQL's default ``synchronous_commit = on``: an append returns only when
 its events are on disk, so an event answered 202 survives a crash of either side.
+
+The same locks make expected-version appends race-free: every append to a subject locks the
+subject's partition first, so a count of the subject's events taken after that lock holds
+until the append commits. Each append that logs something notifies the log's watchers
+(:mod:`banktwin.log.postgres_notify`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +34,10 @@ from psycopg import errors as pg_errors
 from banktwin.domain.events import Event
 from banktwin.errors import UnavailableError
 from banktwin.log.codec import decode_event, encode_payload
-from banktwin.log.port import AppendResult, LoggedEvent, partition_for
+from banktwin.log.expected_versions import check_versions, subjects_to_check
+from banktwin.log.partitioners import CRC32, MURMUR2, check_partitioner, subject_partitioner
+from banktwin.log.port import AppendResult, LoggedEvent, LogWatch
+from banktwin.log.postgres_notify import NOTIFY, PostgresLogWatches
 from banktwin.postgres_connection import (
     RETRYABLE,
     Setup,
@@ -82,11 +90,17 @@ _SELECT = (
     "recorded_at, source, payload::text FROM event_log"
 )
 _COPY = f"COPY event_log ({_COLUMNS}) FROM STDIN"
+# The notification rides on the statement every append that logs something runs anyway (one
+# round trip fewer; evaluated once per partition row, delivered once per transaction).
 _ALLOCATE = (
     "UPDATE log_partitions AS lp SET next_offset = lp.next_offset + c.n "
     "FROM unnest(%s::int[], %s::bigint[]) AS c (partition_id, n) "
     "WHERE lp.partition_id = c.partition_id "
-    "RETURNING lp.partition_id, lp.next_offset, clock_timestamp()"
+    f"RETURNING lp.partition_id, lp.next_offset, clock_timestamp(), {NOTIFY}"
+)
+_COUNT_SUBJECTS = (
+    "SELECT subject_id, count(*) FROM event_log WHERE subject_id = ANY(%s::text[]) "
+    "GROUP BY subject_id"
 )
 
 
@@ -122,18 +136,24 @@ def _logged(row: tuple[Any, ...]) -> LoggedEvent:
     )
 
 
-def _create(partitions: int) -> Setup[int]:
-    """The setup step run with the DDL: record the partition count (an existing log keeps
-    its own) and seed one offset counter per partition."""
+def _create(partitions: int) -> Setup[tuple[int, str]]:
+    """The setup step run with the DDL: record the partition count and the partitioner (an
+    existing log keeps its own; one made before partitioners were recorded keeps crc32) and
+    seed one offset counter per partition."""
 
-    def setup(conn: psycopg.Connection[Any]) -> int:
-        conn.execute(
-            "INSERT INTO log_meta (key, value) VALUES ('partitions', %s) "
-            "ON CONFLICT (key) DO NOTHING",
-            (str(partitions),),
-        )
-        row = conn.execute("SELECT value FROM log_meta WHERE key = 'partitions'").fetchone()
-        stored = int(row[0]) if row is not None else partitions
+    def setup(conn: psycopg.Connection[Any]) -> tuple[int, str]:
+        query = "SELECT key, value FROM log_meta WHERE key IN ('partitions', 'partitioner')"
+        meta = dict(conn.execute(query).fetchall())
+        if "partitioner" not in meta:
+            empty = conn.execute("SELECT 1 FROM event_log LIMIT 1").fetchone() is None
+            meta["partitioner"] = MURMUR2 if "partitions" not in meta and empty else CRC32
+        meta.setdefault("partitions", str(partitions))
+        with conn.cursor() as cur:  # only missing keys: the DDL lock serializes the openers
+            cur.executemany(
+                "INSERT INTO log_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                list(meta.items()),
+            )
+        stored = int(meta["partitions"])
         # Only missing counters are inserted: an insert meeting an existing row would wait
         # for the appends holding its lock. They start after any rows already there (a log
         # restored or copied in).
@@ -145,7 +165,7 @@ def _create(partitions: int) -> Setup[int]:
             "WHERE NOT EXISTS (SELECT 1 FROM log_partitions WHERE partition_id = p)",
             (stored,),
         )
-        return stored
+        return stored, check_partitioner(meta["partitioner"])
 
     return setup
 
@@ -158,41 +178,64 @@ class PostgresEventLog:
     """
 
     def __init__(self, url: str, partitions: int = 8, schema: str | None = None) -> None:
-        self._partitions = prepare_database(url, schema, "event-log", SCHEMA, _create(partitions))
+        self._partitions, self._partitioner = prepare_database(
+            url, schema, "event-log", SCHEMA, _create(partitions)
+        )
+        self._partition_of = subject_partitioner(self._partitioner, self._partitions)
         self._pool = open_pool(url, schema, "event-log")
         self._clock_lock = threading.Lock()
         self._last_recorded = datetime.min.replace(tzinfo=UTC)
+        self._watches = PostgresLogWatches(url, schema)
 
     @property
     def partitions(self) -> int:
         return self._partitions
 
-    def append(self, events: Sequence[Event]) -> list[AppendResult]:
+    @property
+    def partitioner(self) -> str:
+        return self._partitioner
+
+    def partition_of(self, subject_id: str) -> int:
+        return self._partition_of(subject_id)
+
+    def append(
+        self, events: Sequence[Event], *, expected: Mapping[str, int] | None = None
+    ) -> list[AppendResult]:
         """Append in one transaction (see :meth:`~banktwin.log.port.EventLog.append`).
 
         The partitions' counter rows are locked before ids are looked up, so a concurrent
         re-send of the same event (same subject, same partition) is either committed and found,
         or waits for us. Only an id reused by another subject can still collide (a unique
         violation, or a deadlock on the id); then the whole append runs once more and finds it.
+        With ``expected``, the partitions of its subjects are locked too, and the subjects'
+        events counted once every lock is held.
         """
         if not events:
             return []
+        partition_of = self._partition_of
         encoded = [
-            _Encoded(
-                e, partition_for(e.subject_id, self._partitions), encode_payload(e.payload).decode()
-            )
+            _Encoded(e, partition_of(e.subject_id), encode_payload(e.payload).decode())
             for e in events
         ]
         with postgres_errors("append to the event log", conflicts=False):
             try:
-                return self._append_once(encoded)
+                results = self._append_once(encoded, expected)
             except (pg_errors.UniqueViolation, *RETRYABLE):
-                return self._append_once(encoded)
+                results = self._append_once(encoded, expected)
+        self._watches.appended()
+        return results
 
-    def _append_once(self, encoded: list[_Encoded]) -> list[AppendResult]:
+    def _append_once(
+        self, encoded: list[_Encoded], expected: Mapping[str, int] | None
+    ) -> list[AppendResult]:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            self._lock_partitions(cur, sorted({item.partition for item in encoded}))
+            partitions = {item.partition for item in encoded}
+            if expected:
+                partitions.update(self._partition_of(s) for s in expected)
+            self._lock_partitions(cur, sorted(partitions))
             known = self._existing(cur, list({item.event.event_id for item in encoded}))
+            if expected:
+                self._check(cur, encoded, known, expected)
             fresh: dict[str, _Encoded] = {}
             for item in encoded:
                 event_id = item.event.event_id
@@ -209,6 +252,21 @@ class PostgresEventLog:
             reported.add(event_id)
             results.append(result)
         return results
+
+    @staticmethod
+    def _check(
+        cur: psycopg.Cursor[Any],
+        encoded: list[_Encoded],
+        known: dict[str, AppendResult],
+        expected: Mapping[str, int],
+    ) -> None:
+        """Raise if a checked subject has moved (counted under its partition's lock)."""
+        checked = subjects_to_check(
+            expected, ((item.event.subject_id, item.event.event_id in known) for item in encoded)
+        )
+        if checked:
+            cur.execute(_COUNT_SUBJECTS, (list(checked),))
+            check_versions(checked, {s: int(n) for s, n in cur.fetchall()})
 
     @staticmethod
     def _lock_partitions(cur: psycopg.Cursor[Any], partitions: list[int]) -> None:
@@ -253,7 +311,7 @@ class PostgresEventLog:
         cur.execute(_ALLOCATE, (partitions, [counts[p] for p in partitions]))
         first: dict[int, int] = {}
         moment = datetime.min.replace(tzinfo=UTC)
-        for partition, end, clock in cur.fetchall():
+        for partition, end, clock, _ in cur.fetchall():
             first[partition] = end - counts[partition]
             moment = max(moment, clock)
         return first, moment
@@ -276,6 +334,18 @@ class PostgresEventLog:
             event_id: AppendResult(event_id, partition, offset, recorded, duplicate=True)
             for event_id, partition, offset, recorded in cur.fetchall()
         }
+
+    def subject_version(self, subject_id: str) -> int:
+        with postgres_errors("count a subject's events"), self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM event_log WHERE subject_id = %s", (subject_id,)
+            ).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def watch(self, on_append: Callable[[], None]) -> LogWatch:
+        """This object's appends are called back directly; every append to this log (this
+        schema), from any process, through a LISTEN connection of this watch's own."""
+        return self._watches.watch(on_append)
 
     def read(self, partition: int, start: int, limit: int) -> list[LoggedEvent]:
         with postgres_errors("read the event log"), self._pool.connection() as conn:
@@ -310,4 +380,5 @@ class PostgresEventLog:
             conn.execute("SELECT 1 FROM event_log LIMIT 1").fetchall()
 
     def close(self) -> None:
+        self._watches.close()
         self._pool.close()

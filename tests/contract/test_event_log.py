@@ -2,45 +2,34 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from banktwin.adapters import open_event_log
+from banktwin.log.partitioners import kafka_partition
 from banktwin.log.port import EventLog, partition_for
+from tests.contract.event_logs import (
+    ADAPTERS,
+    PARTITIONS,
+    LogFactory,
+    log_factories,
+    make_old_postgres_log,
+    make_old_sqlite_log,
+    postgres_parts,
+)
 from tests.factories import T0, event, new_id, opened, posted, registered
 
-PARTITIONS = 3
 
-LogFactory = Callable[[], EventLog]
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=ADAPTERS)
 def log_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LogFactory]:
     """Opens the same log again each call (as a restarted process would)."""
-    if request.param == "memory":
-        shared = open_event_log(f"memory://?partitions={PARTITIONS}")
-        opened_logs = [shared]
-        yield lambda: shared
-    else:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'log.db'}?partitions={PARTITIONS}"
-        else:
-            base = request.getfixturevalue("postgres_url")
-            url = f"{base}&partitions={PARTITIONS}"
-        opened_logs = []
-
-        def factory() -> EventLog:
-            log = open_event_log(url)
-            opened_logs.append(log)
-            return log
-
-        yield factory
-    for log in opened_logs:
-        log.close()
+    yield from log_factories(request.param, request, tmp_path)
 
 
 @pytest.fixture
@@ -59,7 +48,7 @@ class TestEventLogContract:
         customer = new_id()
         events = [registered(customer), opened(customer, minutes=1), posted(customer, minutes=2)]
         results = log.append(events)
-        partition = partition_for(customer, PARTITIONS)
+        partition = log.partition_of(customer)
         assert [r.event_id for r in results] == [e.event_id for e in events]
         assert [(r.partition, r.offset) for r in results] == [(partition, i) for i in range(3)]
         assert not any(r.duplicate for r in results)
@@ -97,7 +86,7 @@ class TestEventLogContract:
         for c in customers:
             mine = list(log.read_subject(c))
             assert len(mine) == 5
-            assert {le.partition for le in mine} == {partition_for(c, PARTITIONS)}
+            assert {le.partition for le in mine} == {log.partition_of(c)}
             assert [le.event.payload.amount for le in mine] == [  # type: ignore[attr-defined]
                 pytest.approx(i + 1) for i in range(5)
             ]
@@ -105,7 +94,7 @@ class TestEventLogContract:
     def test_read_pages_from_an_offset(self, log: EventLog) -> None:
         customer = new_id()
         log.append([posted(customer, minutes=i) for i in range(10)])
-        partition = partition_for(customer, PARTITIONS)
+        partition = log.partition_of(customer)
         page = log.read(partition, 4, 3)
         assert [le.offset for le in page] == [4, 5, 6]
         assert log.read(partition, 10, 5) == []
@@ -159,3 +148,88 @@ class TestEventLogContract:
 
     def test_ping_succeeds_on_a_reachable_log(self, log: EventLog) -> None:
         log.ping()
+
+    def test_a_new_log_places_subjects_as_kafkas_default_partitioner_does(
+        self, log: EventLog
+    ) -> None:
+        assert log.partitioner == "murmur2"
+        customers = [new_id() for _ in range(30)] + ["21", "foobar", "C-1"]
+        for c in customers:
+            assert log.partition_of(c) == kafka_partition(c.encode(), PARTITIONS)
+        results = log.append([registered(c) for c in customers])
+        assert [r.partition for r in results] == [log.partition_of(c) for c in customers]
+        assert len({r.partition for r in results}) == PARTITIONS
+
+
+_RECORDED = "SELECT value FROM log_meta WHERE key = 'partitioner'"
+
+
+def _recorded_partitioner(url: str) -> str | None:
+    """What the log at ``url`` records in ``log_meta`` (read directly, not by the adapter)."""
+    if url.startswith("sqlite:"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            row = conn.execute(_RECORDED).fetchone()
+        conn.close()
+    else:
+        bare, schema = postgres_parts(url)
+        with psycopg.connect(bare, options=f"-c search_path={schema}") as pg:
+            row = pg.execute(_RECORDED).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _durable_url(adapter: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if adapter == "sqlite":
+        return f"sqlite:///{tmp_path / 'log.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.mark.parametrize("adapter", ["sqlite", "postgres"])
+def test_a_new_log_records_murmur2(
+    adapter: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = _durable_url(adapter, request, tmp_path)
+    open_event_log(url).close()
+    assert _recorded_partitioner(url) == "murmur2"
+    reopened = open_event_log(url)
+    assert reopened.partitioner == "murmur2"
+    reopened.close()
+
+
+@pytest.mark.parametrize("adapter", ["sqlite", "postgres"])
+def test_a_log_made_before_partitioners_were_recorded_keeps_crc32(
+    adapter: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    customers = [new_id() for _ in range(20)]
+    old_events = [registered(c) for c in customers] + [opened(c, minutes=1) for c in customers]
+    url = _durable_url(adapter, request, tmp_path)
+    if adapter == "sqlite":
+        make_old_sqlite_log(tmp_path / "log.db", old_events)
+    else:
+        make_old_postgres_log(url, old_events)
+    assert _recorded_partitioner(url) is None
+    ends = dict.fromkeys(range(PARTITIONS), 0)
+    for c in customers:
+        ends[partition_for(c, PARTITIONS)] += 2
+
+    log = open_event_log(url)
+    try:
+        assert (log.partitioner, log.partitions) == ("crc32", PARTITIONS)
+        assert _recorded_partitioner(url) == "crc32"
+        assert log.end_offsets() == ends
+        for c in customers:
+            assert log.partition_of(c) == partition_for(c, PARTITIONS)
+            assert [le.partition for le in log.read_subject(c)] == [log.partition_of(c)] * 2
+        results = log.append([posted(c, minutes=2) for c in customers])
+        assert [r.partition for r in results] == [partition_for(c, PARTITIONS) for c in customers]
+        assert sorted(r.offset for r in results if r.partition == 0) == list(
+            range(ends[0], ends[0] + sum(1 for r in results if r.partition == 0))
+        )
+    finally:
+        log.close()
+    reopened = open_event_log(url)
+    try:
+        assert reopened.partitioner == "crc32"
+        assert all(len(list(reopened.read_subject(c))) == 3 for c in customers)
+    finally:
+        reopened.close()
