@@ -47,6 +47,10 @@ class Behaviour:
 
     login_count: int = 0
     failed_login_count: int = 0
+    """Logins refused: wrong credentials, or the account locked."""
+    locked_out_at: datetime | None = None
+    """When a login last ended with the account locked (after failed attempts): a takeover
+    often starts with one, then a login from a new device."""
     last_login_at: datetime | None = None
     last_login_channel: str | None = None
     last_login_country: str | None = None

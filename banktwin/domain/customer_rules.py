@@ -40,6 +40,7 @@ from banktwin.domain.payloads.customer import (
     CustomerLogin,
     CustomerProfileUpdated,
     CustomerRegistered,
+    LoginOutcome,
 )
 from banktwin.domain.payloads.insight import (
     AlertStatus,
@@ -238,10 +239,19 @@ def _device_seen(c: CustomerTwin, e: Event) -> Changes:
 
 
 def _login(c: CustomerTwin, e: Event) -> Changes:
+    """A successful login counts as a login; a failed or locked-out one as a failed login (a
+    lock-out also records when); a challenge not yet passed is neither."""
     p = cast(CustomerLogin, e.payload)
     b = c.behaviour
-    if not p.success:
-        return {"behaviour": evolve(b, failed_login_count=b.failed_login_count + 1)}
+    outcome = p.outcome
+    if outcome is LoginOutcome.CHALLENGED:
+        return {}
+    if outcome is not LoginOutcome.SUCCEEDED:
+        refused: Changes = {"failed_login_count": b.failed_login_count + 1}
+        if outcome is LoginOutcome.LOCKED:
+            at, before = e.occurred_at, b.locked_out_at
+            refused["locked_out_at"] = before if before is not None and before > at else at
+        return {"behaviour": evolved(b, refused)}
     country = p.ip_country or (p.location.country if p.location else None)
     b = evolve(
         b,

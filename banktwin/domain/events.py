@@ -69,6 +69,9 @@ class EventSpec:
     payload: builtins.type[Payload]
     subject: SubjectKind
     version: int = 1
+    """The payload's current schema version. Raise it when the schema changes in a way a
+    reader must know about, and register the upcaster from the version before
+    (``banktwin.domain.upcasting``): stored events keep the version they were written in."""
     projector_only: bool = False
     """Only the projector derives it; clients may not post it."""
 
@@ -77,7 +80,7 @@ _SPECS = (
     EventSpec("customer.registered", CustomerRegistered, SubjectKind.CUSTOMER),
     EventSpec("customer.profile_updated", CustomerProfileUpdated, SubjectKind.CUSTOMER),
     EventSpec("customer.consent_changed", CustomerConsentChanged, SubjectKind.CUSTOMER),
-    EventSpec("customer.login", CustomerLogin, SubjectKind.CUSTOMER),
+    EventSpec("customer.login", CustomerLogin, SubjectKind.CUSTOMER, version=2),
     EventSpec("customer.device_seen", CustomerDeviceSeen, SubjectKind.CUSTOMER),
     EventSpec("credit.score_received", CreditScoreReceived, SubjectKind.CUSTOMER),
     EventSpec("account.opened", AccountOpened, SubjectKind.CUSTOMER),
@@ -130,7 +133,9 @@ class Event:
     """An immutable fact about one subject.
 
     ``recorded_at`` is set by the log when the event is appended; ``occurred_at`` is when it
-    happened in the world (the time as-of queries and windows use).
+    happened in the world (the time as-of queries and windows use). ``version`` is the
+    payload's schema version (:func:`new_event` sets the type's current one); an event read
+    from the log is always at the current version, its payload upcast if it was stored older.
     """
 
     event_id: str

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, cast
+
+from pydantic import ValidationError
 
 from banktwin.domain.events import EVENT_TYPES, Event
 from banktwin.domain.payloads.common import Payload
-from banktwin.log.stored_payloads import StoredPayloadDecoder
+from banktwin.domain.upcasting import upcast
+from banktwin.log.stored_payloads import StoredPayloadDecoder, StoredPayloadError
 
 
 def utc_text(moment: datetime) -> str:
@@ -31,22 +37,65 @@ def encode_payload(payload: Payload) -> bytes:
     return payload.__pydantic_serializer__.to_json(payload, exclude_unset=True)
 
 
-_DECODERS = {name: StoredPayloadDecoder(spec.payload) for name, spec in EVENT_TYPES.items()}
+_CURRENT: dict[str, tuple[int, Callable[[bytes | str], Payload]]] = {
+    name: (spec.version, StoredPayloadDecoder(spec.payload).decode)
+    for name, spec in EVENT_TYPES.items()
+}
+"""Per type, its current version and the fast decoder of a payload stored at that version."""
 
 
 def decode_payload(event_type: str, version: int, data: bytes | str) -> Payload:
-    """The typed payload of a stored event (not validated again: see ``stored_payloads``).
+    """The typed payload of a stored event, at the type's current version.
+
+    A payload stored at the current version is not validated again (see ``stored_payloads``).
+    One stored at an older version is upcast (``banktwin.domain.upcasting``) and the result
+    validated with the current model: the log is never rewritten.
 
     Raises:
         ValueError: the type or version is unknown to this build (a newer writer?), or the
             payload does not fit its model.
     """
-    spec = EVENT_TYPES.get(event_type)
-    if spec is None:
+    current = _CURRENT.get(event_type)
+    if current is None:
         raise ValueError(f"event type {event_type!r} is unknown to this version of banktwin")
-    if version != spec.version:
-        raise ValueError(f"{event_type} version {version} is not supported (have {spec.version})")
-    return _DECODERS[event_type].decode(data)
+    if version == current[0]:
+        return current[1](data)
+    return _decode_older(event_type, version, data)
+
+
+def _decode_older(event_type: str, version: int, data: bytes | str) -> Payload:
+    where = f"{event_type} version {version}"
+    try:
+        # Parsed as the edge parses a posted payload: numbers with a fraction exactly (Decimal).
+        parsed = json.loads(data, parse_float=Decimal)
+    except ValueError as exc:
+        raise StoredPayloadError(f"{where}: not JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise StoredPayloadError(f"{where}: a payload is a JSON object, not {parsed!r}")
+    payload = upcast(event_type, version, parsed)
+    try:
+        return EVENT_TYPES[event_type].payload.model_validate(payload)
+    except ValidationError as exc:
+        current = EVENT_TYPES[event_type].version
+        reasons = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or 'payload'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise StoredPayloadError(f"{where}, upcast to {current}: {reasons}") from None
+
+
+def upcast_event(event: Event) -> Event:
+    """``event`` at its type's current version: itself if it is, else a copy with its payload
+    upcast, as storing it and reading it back gives (for a log that keeps events as objects).
+
+    Raises:
+        ValueError: as :func:`decode_payload`.
+    """
+    current = _CURRENT.get(event.type)
+    if current is not None and event.version == current[0]:
+        return event
+    payload = decode_payload(event.type, event.version, encode_payload(event.payload))
+    return replace(event, payload=payload, version=EVENT_TYPES[event.type].version)
 
 
 def _slot_setter(name: str) -> Callable[[Event, Any], None]:
@@ -77,8 +126,14 @@ def decode_event(
     source: str,
     payload: bytes | str,
 ) -> Event:
-    """The event a stored row holds (its payload typed, see :func:`decode_payload`)."""
-    decoded = decode_payload(event_type, version, payload)
+    """The event a stored row holds, at its type's current version (its payload typed and, if
+    stored at an older version, upcast: see :func:`decode_payload`)."""
+    current = _CURRENT.get(event_type)
+    if current is not None and version == current[0]:
+        decoded = current[1](payload)
+    else:
+        decoded = decode_payload(event_type, version, payload)
+        version = EVENT_TYPES[event_type].version
     event = _new_event(Event)
     _set_event_id(event, event_id)
     _set_type(event, event_type)

@@ -1,34 +1,57 @@
 """An in-memory event log: the fake that unit tests run the whole flow on.
 
 It honours the full port contract (it runs in the same contract tests as the real adapters)
-but keeps nothing across processes.
+but keeps nothing across processes: a watch sees this object's appends only.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from banktwin.domain.events import Event
-from banktwin.log.port import AppendResult, LoggedEvent, partition_for
+from banktwin.log.codec import upcast_event
+from banktwin.log.expected_versions import check_versions, subjects_to_check
+from banktwin.log.local_watches import LocalWatches
+from banktwin.log.partitioners import MURMUR2, subject_partitioner
+from banktwin.log.port import AppendResult, LoggedEvent, LogWatch
 
 
 class InMemoryEventLog:
     """The :class:`~banktwin.log.port.EventLog` in a list per partition."""
 
-    def __init__(self, partitions: int = 1) -> None:
+    def __init__(self, partitions: int = 1, partitioner: str = MURMUR2) -> None:
         self._partitions: list[list[LoggedEvent]] = [[] for _ in range(partitions)]
         self._by_id: dict[str, AppendResult] = {}
+        self._versions: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._partitioner = partitioner
+        self._partition_of = subject_partitioner(partitioner, partitions)
+        self._watches = LocalWatches()
 
     @property
     def partitions(self) -> int:
         return len(self._partitions)
 
-    def append(self, events: Sequence[Event]) -> list[AppendResult]:
+    @property
+    def partitioner(self) -> str:
+        return self._partitioner
+
+    def partition_of(self, subject_id: str) -> int:
+        return self._partition_of(subject_id)
+
+    def append(
+        self, events: Sequence[Event], *, expected: Mapping[str, int] | None = None
+    ) -> list[AppendResult]:
         with self._lock:
+            if expected:
+                checked = subjects_to_check(
+                    expected, ((e.subject_id, e.event_id in self._by_id) for e in events)
+                )
+                check_versions(checked, self._versions)
             now = datetime.now(UTC)
             results = []
             for event in events:
@@ -36,14 +59,28 @@ class InMemoryEventLog:
                 if original is not None:
                     results.append(original._replace(duplicate=True))
                     continue
-                partition = partition_for(event.subject_id, len(self._partitions))
+                partition = self._partition_of(event.subject_id)
                 offset = len(self._partitions[partition])
-                logged = LoggedEvent(partition, offset, replace(event, recorded_at=now))
+                # Kept as a stored event reads back: at its type's current version.
+                logged = LoggedEvent(
+                    partition, offset, replace(upcast_event(event), recorded_at=now)
+                )
                 self._partitions[partition].append(logged)
                 result = AppendResult(event.event_id, partition, offset, now)
                 self._by_id[event.event_id] = result
+                self._versions[event.subject_id] += 1
                 results.append(result)
-            return results
+        if results:
+            self._watches.notify()
+        return results
+
+    def subject_version(self, subject_id: str) -> int:
+        with self._lock:
+            return self._versions[subject_id]
+
+    def watch(self, on_append: Callable[[], None]) -> LogWatch:
+        """Called back in the appending thread, once the append is done."""
+        return self._watches.add(on_append)
 
     def read(self, partition: int, start: int, limit: int) -> list[LoggedEvent]:
         with self._lock:
@@ -54,7 +91,7 @@ class InMemoryEventLog:
             return {p: len(events) for p, events in enumerate(self._partitions)}
 
     def read_subject(self, subject_id: str, until: datetime | None = None) -> Iterator[LoggedEvent]:
-        partition = partition_for(subject_id, len(self._partitions))
+        partition = self._partition_of(subject_id)
         with self._lock:
             events = list(self._partitions[partition])
         for logged in events:

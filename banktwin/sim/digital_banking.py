@@ -7,12 +7,14 @@ from typing import Any
 from banktwin.domain.events import Event
 from banktwin.domain.payloads.account import AccountStatus, AccountStatusChanged, AccountType
 from banktwin.domain.payloads.customer import (
+    AuthMethod,
     ConsentChange,
     CustomerConsentChanged,
     CustomerDeviceSeen,
     CustomerLogin,
     CustomerProfileUpdated,
     LoginChannel,
+    LoginOutcome,
 )
 from banktwin.sim.bank_model import SimAccount, SimCustomer, SimDevice
 from banktwin.sim.context import SimContext
@@ -25,6 +27,12 @@ LOGIN_FAILURE_RATE = 0.04
 NEW_DEVICE_RATE = 0.004
 """Share of logins from a device the customer just got (a new phone, a new laptop)."""
 MAX_DEVICES = 4
+CHALLENGES_PASSED = 0.9
+"""Share of step-up challenges (a login from a new device) the customer passes."""
+# How customers sign in (cumulative weights): mostly a fingerprint or face in the app, a
+# password on the web.
+MOBILE_AUTH = (AuthMethod.BIOMETRIC, AuthMethod.PASSWORD, AuthMethod.PASSKEY), (70, 95, 100)
+WEB_AUTH = (AuthMethod.PASSWORD, AuthMethod.OTP, AuthMethod.PASSKEY), (80, 95, 100)
 
 
 class DigitalBanking:
@@ -35,39 +43,69 @@ class DigitalBanking:
         self._rng = ctx.rng
 
     def login(self, customer: SimCustomer, at: int) -> None:
-        """A login from one of the customer's devices (rarely a new one); a failure is often
-        retried a little later."""
+        """A login from one of the customer's devices (rarely a new one, which the bank
+        challenges); a failure is often retried a little later."""
         rng = self._rng
         new = rng.random() < NEW_DEVICE_RATE
         device = self._new_device(customer) if new else rng.choice(customer.devices)
-        success = rng.random() > LOGIN_FAILURE_RATE
-        self.emit_login(customer, device, at, success)
-        if not success and rng.random() < 0.6:
-            retry = at + rng.randint(15, 180) * SECOND
-            self._ctx.scheduler.at(retry, self._retry, customer, device)
-        elif new or (success and rng.random() < 0.03):
-            self.device_seen(customer, device, at)
+        if rng.random() < LOGIN_FAILURE_RATE:
+            self.emit_login(customer, device, at, LoginOutcome.FAILED, AuthMethod.PASSWORD)
+            if rng.random() < 0.6:
+                retry = at + rng.randint(15, 180) * SECOND
+                self._ctx.scheduler.at(retry, self._retry, customer, device, new)
+            elif new:
+                self.device_seen(customer, device, at)
+        elif new:
+            self._challenge(customer, device, at)
+        else:
+            self.emit_login(customer, device, at)
+            if rng.random() < 0.03:
+                self.device_seen(customer, device, at)
 
     def emit_login(
         self,
         customer: SimCustomer,
         device: SimDevice,
         at: int,
-        success: bool = True,
+        outcome: LoginOutcome = LoginOutcome.SUCCEEDED,
+        auth_method: AuthMethod | None = None,
         country_code: str | None = None,
     ) -> Event:
-        """Emit a login from ``device`` (from the customer's city, or only an IP country)."""
+        """Emit a login from ``device`` (from the customer's city, or only an IP country),
+        by ``auth_method`` or else a way of signing in that suits the device."""
         city = (
             customer.trip_city if customer.trip_until > at and customer.trip_city else customer.home
         )
+        if auth_method is None:
+            methods, weights = MOBILE_AUTH if device.is_mobile else WEB_AUTH
+            auth_method = self._rng.choices(methods, cum_weights=weights)[0]
         payload = CustomerLogin(
             channel=LoginChannel.MOBILE if device.is_mobile else LoginChannel.WEB,
-            success=success,
+            outcome=outcome,
+            auth_method=auth_method,
             device_id=device.device_id,
             ip_country=country_code or city.country.code,
             location=city.location if country_code is None else None,
         )
         return self._ctx.emitter.emit(payload, customer.customer_id, at)
+
+    def _challenge(self, customer: SimCustomer, device: SimDevice, at: int) -> None:
+        """A login from a new device: the bank asks for a one-time code, which the customer
+        usually enters a little later."""
+        self.emit_login(customer, device, at, LoginOutcome.CHALLENGED, AuthMethod.PASSWORD)
+        if self._rng.random() < CHALLENGES_PASSED:
+            passed = at + self._rng.randint(20, 90) * SECOND
+            self._ctx.scheduler.at(passed, self._challenge_passed, customer, device)
+
+    def _challenge_passed(self, at: int, customer: SimCustomer, device: SimDevice) -> None:
+        self.emit_login(customer, device, at, auth_method=AuthMethod.OTP)
+        self.device_seen(customer, device, at)
+
+    def _retry(self, at: int, customer: SimCustomer, device: SimDevice, new: bool) -> None:
+        if new:
+            self._challenge(customer, device, at)
+        else:
+            self.emit_login(customer, device, at)
 
     def device_seen(self, customer: SimCustomer, device: SimDevice, at: int) -> Event:
         """Emit a sighting of ``device`` with its platform and model."""
@@ -75,9 +113,6 @@ class DigitalBanking:
             device_id=device.device_id, platform=device.platform, model=device.model
         )
         return self._ctx.emitter.emit(payload, customer.customer_id, at)
-
-    def _retry(self, at: int, customer: SimCustomer, device: SimDevice) -> None:
-        self.emit_login(customer, device, at, success=True)
 
     def _new_device(self, customer: SimCustomer) -> SimDevice:
         rng = self._rng

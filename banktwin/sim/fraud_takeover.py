@@ -1,5 +1,6 @@
-"""Account takeover: a login from a new device, perhaps a changed email or phone, then money
-moved out in large transfers.
+"""Account takeover: a login from a new device (after failed attempts, perhaps a lock-out, and
+a step-up challenge), perhaps a changed email or phone, then money moved out in large
+transfers.
 
 The events are the ones a customer would produce (logins, device sightings, profile updates,
 transfers); only the ground truth ties them to the incident.
@@ -8,7 +9,7 @@ transfers); only the ground truth ties them to the incident.
 from __future__ import annotations
 
 from banktwin.domain.payloads.account import AccountType, Channel
-from banktwin.domain.payloads.customer import CustomerProfileUpdated
+from banktwin.domain.payloads.customer import AuthMethod, CustomerProfileUpdated, LoginOutcome
 from banktwin.sim.bank_model import SimCustomer, SimDevice
 from banktwin.sim.context import SimContext
 from banktwin.sim.country_pools import make_email, vary_phone
@@ -47,10 +48,20 @@ class AccountTakeover:
         )
         country = rng.choice(("RO", "NG", "BR", "TR")) if rng.random() < 0.5 else None
         due = at
-        if rng.random() < 0.3:
-            schedule(due, self._login, incident, customer, device, country, False)
-            due += rng.randint(20, 120) * SECOND
-        schedule(due, self._login, incident, customer, device, country, True)
+        if rng.random() < 0.3:  # the stolen password is not quite right at first
+            attempts = rng.randint(1, 4)
+            locked = attempts > 2 and rng.random() < 0.6
+            for attempt in range(1, attempts + 1):
+                last = locked and attempt == attempts
+                refused = LoginOutcome.LOCKED if last else LoginOutcome.FAILED
+                schedule(due, self._login, incident, customer, device, country, refused)
+                due += rng.randint(20, 120) * SECOND
+            if locked:  # wait until the lock expires
+                due += rng.randint(30, 180) * MINUTE
+        # A new device is challenged; the fraudster has the code (phished, or a swapped SIM).
+        schedule(due, self._login, incident, customer, device, country, LoginOutcome.CHALLENGED)
+        due += rng.randint(20, 90) * SECOND
+        schedule(due, self._login, incident, customer, device, country, LoginOutcome.SUCCEEDED)
         if rng.random() < 0.5:
             due += rng.randint(2, 20) * MINUTE
             schedule(due, self._change_contact, incident, customer)
@@ -68,11 +79,14 @@ class AccountTakeover:
         customer: SimCustomer,
         device: SimDevice,
         country: str | None,
-        success: bool,
+        outcome: LoginOutcome,
     ) -> None:
-        login = self._banking.emit_login(customer, device, at, success, country_code=country)
+        method = AuthMethod.OTP if outcome is LoginOutcome.SUCCEEDED else AuthMethod.PASSWORD
+        login = self._banking.emit_login(
+            customer, device, at, outcome, method, country_code=country
+        )
         incident.mark(customer, login)
-        if success:
+        if outcome is LoginOutcome.SUCCEEDED:
             incident.mark(customer, self._banking.device_seen(customer, device, at))
 
     def _change_contact(self, at: int, incident: Incident, customer: SimCustomer) -> None:

@@ -38,8 +38,9 @@ def decode_twin(kind: SubjectKind, doc: bytes | str) -> Twin:
     return _DECODERS[kind].decode(doc)
 
 
-TWIN_FORMAT = "2"
+TWIN_FORMAT = "3"
 """The shape of the twin documents this build writes. Bump it when a change to the twins
 leaves documents written before unreadable (2: spending packed, no recent transactions in the
-customer twin). A store holding documents of another format drops its projections when it is
-opened, and the projector rebuilds them from the log, the source of truth."""
+customer twin; 3: the customer's ``behaviour.locked_out_at``). A store holding documents of
+another format drops its projections when it is opened, and the projector rebuilds them from
+the log, the source of truth."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import EmailStr, Field, TypeAdapter, ValidationError, model_validator
 
 from banktwin.domain.payloads.common import CountryCode, Location, Payload, ShortText
 from banktwin.domain.sensitivity import personal
@@ -81,12 +81,64 @@ class LoginChannel(StrEnum):
     PHONE = "phone"
 
 
+class LoginOutcome(StrEnum):
+    """How a login attempt ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    """Wrong credentials."""
+    LOCKED = "locked"
+    """Refused, and the account was locked (after repeated failures)."""
+    CHALLENGED = "challenged"
+    """A step-up (MFA) challenge was issued and not yet passed; passing it is a new login."""
+
+
+class AuthMethod(StrEnum):
+    """How the customer proved who they are."""
+
+    PASSWORD = "password"
+    BIOMETRIC = "biometric"
+    OTP = "otp"
+    PASSKEY = "passkey"
+
+
 class CustomerLogin(Payload):
+    """A login attempt. Version 2: ``outcome`` replaces version 1's ``success`` (see
+    :func:`login_v1_to_v2`), and ``authMethod`` is new."""
+
     channel: LoginChannel
-    success: bool = True
+    outcome: LoginOutcome = LoginOutcome.SUCCEEDED
+    auth_method: AuthMethod | None = None
     device_id: DeviceId | None = personal(None)
     ip_country: CountryCode | None = None
     location: Location | None = None
+
+
+_V1_SUCCESS = TypeAdapter(bool)
+_V2_LOGIN_FIELDS = ("outcome", "authMethod", "auth_method")
+
+
+def login_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """``customer.login`` 1 → 2: ``success`` true (or absent) becomes ``outcome: succeeded``,
+    false ``failed``; ``success`` is dropped and ``authMethod`` stays absent (version 1 did not
+    say).
+
+    Raises:
+        ValueError: ``success`` is not a boolean as version 1 took it (``true``, ``"no"``, 0
+            …), or the payload holds a version 2 field (a posted payload, not validated yet).
+    """
+    for name in _V2_LOGIN_FIELDS:
+        if name in payload:
+            raise ValueError(f"{name} is not a field of version 1")
+    upgraded = {name: value for name, value in payload.items() if name != "success"}
+    success = payload.get("success", True)
+    if success is not True and success is not False:
+        try:
+            success = _V1_SUCCESS.validate_python(success)
+        except ValidationError:
+            raise ValueError(f"success must be true or false, not {success!r}") from None
+    upgraded["outcome"] = (LoginOutcome.SUCCEEDED if success else LoginOutcome.FAILED).value
+    return upgraded
 
 
 class CustomerDeviceSeen(Payload):

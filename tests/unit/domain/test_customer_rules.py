@@ -96,7 +96,7 @@ def test_logins_and_new_devices_are_behavioural_signals() -> None:
     c = customer(
         event("customer.device_seen", CID, {"deviceId": "dev_a", "platform": "ios"}),
         event("customer.login", CID, {"channel": "mobile", "deviceId": "dev_a"}, minutes=1),
-        event("customer.login", CID, {"channel": "web", "success": False}, minutes=2),
+        event("customer.login", CID, {"channel": "web", "outcome": "failed"}, minutes=2),
         event(
             "customer.login",
             CID,
@@ -110,6 +110,45 @@ def test_logins_and_new_devices_are_behavioural_signals() -> None:
     assert [d.device_id for d in b.devices] == ["dev_b", "dev_a"]
     assert b.devices[1].platform == "ios"
     assert b.last_new_device_at == T0.replace(minute=3)
+
+
+def login(outcome: str, minutes: float, **fields: str) -> Event:
+    payload = {"channel": "mobile", "outcome": outcome, "authMethod": "password", **fields}
+    return event("customer.login", CID, payload, minutes=minutes)
+
+
+def test_a_succeeded_login_counts_as_a_login() -> None:
+    b = customer(login("succeeded", 1, deviceId="dev_a", ipCountry="DE")).behaviour
+    assert (b.login_count, b.failed_login_count, b.locked_out_at) == (1, 0, None)
+    assert b.last_login_at == T0.replace(minute=1) and b.last_login_country == "DE"
+    assert [d.device_id for d in b.devices] == ["dev_a"]
+
+
+def test_a_failed_login_counts_as_a_failed_login_only() -> None:
+    c = customer(login("succeeded", 1), login("failed", 2, deviceId="dev_b"))
+    b = c.behaviour
+    assert (b.login_count, b.failed_login_count, b.locked_out_at) == (1, 1, None)
+    assert b.last_login_at == T0.replace(minute=1) and b.devices == ()
+    assert c.last_updated == T0.replace(minute=2)
+
+
+def test_a_lock_out_counts_as_a_failed_login_and_says_when() -> None:
+    b = customer(login("failed", 1), login("failed", 2), login("locked", 3)).behaviour
+    assert (b.login_count, b.failed_login_count) == (0, 3)
+    assert b.locked_out_at == T0.replace(minute=3) and b.last_login_at is None
+
+
+def test_an_earlier_lock_out_arriving_late_does_not_move_the_time_back() -> None:
+    b = customer(login("locked", 30), login("locked", 10)).behaviour
+    assert b.failed_login_count == 2 and b.locked_out_at == T0.replace(minute=30)
+
+
+def test_a_challenge_not_yet_passed_changes_only_the_update_time() -> None:
+    before = customer(login("succeeded", 1, deviceId="dev_a"))
+    after = apply_customer_event(before, login("challenged", 5, deviceId="dev_new"))
+    assert after.behaviour == before.behaviour
+    assert after.last_updated == T0.replace(minute=5)
+    assert after.events_applied == before.events_applied + 1
 
 
 def test_a_known_device_moves_to_the_front_and_the_list_is_bounded() -> None:

@@ -19,6 +19,7 @@ from banktwin.domain.payloads.account import (
 )
 from banktwin.domain.payloads.branch import BranchOpened, QueueAbandoned, QueueJoined, QueueServed
 from banktwin.domain.payloads.common import CENT
+from banktwin.domain.payloads.customer import AuthMethod, CustomerLogin, LoginChannel, LoginOutcome
 from banktwin.sim import SimConfig, Simulation
 from banktwin.wire import events_to_ndjson
 from tests.unit.sim.sim_fixtures import END, SMALL, Backfill, make_backfill
@@ -139,6 +140,21 @@ def test_every_customer_and_branch_event_kind_occurs(backfill: Backfill) -> None
     not_generated = {"loan.sla_breached", *engine_facts}
 
     assert made == set(EVENT_TYPES) - not_generated
+
+
+def test_logins_are_current_with_every_outcome_and_a_way_in_that_fits_the_channel(
+    backfill: Backfill,
+) -> None:
+    logins = [e for e in backfill.events if e.type == "customer.login"]
+    assert all(e.version == EVENT_TYPES["customer.login"].version == 2 for e in logins)
+    payloads = [cast(CustomerLogin, e.payload) for e in logins]
+    assert {p.outcome for p in payloads} == set(LoginOutcome)
+    methods: dict[LoginChannel, set[AuthMethod | None]] = defaultdict(set)
+    for p in payloads:
+        methods[p.channel].add(p.auth_method)
+    assert methods[LoginChannel.MOBILE] == set(AuthMethod)  # an OTP passes a challenge
+    assert methods[LoginChannel.WEB] == set(AuthMethod) - {AuthMethod.BIOMETRIC}
+    assert set(methods) == {LoginChannel.MOBILE, LoginChannel.WEB}
 
 
 def test_branch_details_first_and_every_ticket_settled_before_closing(backfill: Backfill) -> None:

@@ -9,6 +9,7 @@ from typing import cast
 
 from banktwin.domain.events import Event
 from banktwin.domain.payloads.account import TransactionPosted
+from banktwin.domain.payloads.customer import AuthMethod, CustomerLogin, LoginOutcome
 from banktwin.sim import FraudLabel, GroundTruthStore, LabelRole, Scenario, ScenarioInstance
 from banktwin.wire import events_to_ndjson
 from tests.unit.sim.sim_fixtures import Backfill
@@ -84,6 +85,26 @@ def test_account_takeover_is_a_new_device_login_then_transfers_out(backfill: Bac
                 assert event.payload.channel in ("mobile", "online_banking")
                 transfers_seen |= event.payload.merchant_category == "4829"
     assert transfers_seen
+
+
+def test_a_takeover_signs_in_after_refusals_perhaps_a_lock_out_and_a_challenge(
+    backfill: Backfill,
+) -> None:
+    logins: dict[str, list[CustomerLogin]] = defaultdict(list)
+    for label, event in _labelled(backfill, Scenario.ACCOUNT_TAKEOVER):
+        if event.type == "customer.login":
+            logins[label.scenario_instance_id].append(cast(CustomerLogin, event.payload))
+
+    shapes = set()
+    for attempts in logins.values():
+        *refused, challenged, succeeded = (p.outcome for p in attempts)
+        assert (challenged, succeeded) == (LoginOutcome.CHALLENGED, LoginOutcome.SUCCEEDED)
+        assert refused.count(LoginOutcome.LOCKED) <= 1
+        assert all(o is LoginOutcome.FAILED for o in refused[:-1])
+        assert attempts[-1].auth_method is AuthMethod.OTP
+        assert {p.auth_method for p in attempts[:-1]} == {AuthMethod.PASSWORD}
+        shapes.add(refused[-1] if refused else None)
+    assert shapes == {None, LoginOutcome.FAILED, LoginOutcome.LOCKED}
 
 
 def test_card_testing_is_tiny_online_charges_then_a_large_one(backfill: Backfill) -> None:
