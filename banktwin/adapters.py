@@ -6,6 +6,9 @@
 | ``postgresql://user@host:5432/db``    | PostgresEventLog    | PostgresStateStore   |
 | ``memory://``                         | InMemoryEventLog    | InMemoryStateStore   |
 
+The key-value state store of engines without tables of their own (KPIs) lives where the state
+store does: ``SqliteKeyValueStore``, ``PostgresKeyValueStore``, ``InMemoryKeyValueStore``.
+
 Query parameters: ``partitions=N`` (log, fixed when the log is created), ``schema=NAME``
 (PostgreSQL schema to use, created if missing).
 """
@@ -17,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from banktwin.errors import ConfigurationError
 from banktwin.log.port import EventLog
+from banktwin.store.kv import KeyValueStore
 from banktwin.store.port import StateStore
 
 
@@ -86,6 +90,27 @@ def open_state_store(url: str) -> StateStore:
         from banktwin.store.memory import InMemoryStateStore
 
         return InMemoryStateStore()
+    raise ConfigurationError(
+        f"BANKTWIN_STORE_URL scheme {scheme!r} is not supported: use sqlite, postgresql or memory"
+    )
+
+
+def open_kv_store(url: str) -> KeyValueStore:
+    """The key-value state store at the state store's URL (same errors as
+    :func:`open_event_log`)."""
+    scheme, bare, options = _options(url)
+    if scheme == "sqlite":
+        from banktwin.store.kv_sqlite import SqliteKeyValueStore
+
+        return SqliteKeyValueStore(_sqlite_path(url))
+    if scheme in ("postgresql", "postgres"):
+        from banktwin.store.kv_postgres import PostgresKeyValueStore
+
+        return PostgresKeyValueStore(bare, schema=options.get("schema"))
+    if scheme == "memory":
+        from banktwin.store.kv_memory import InMemoryKeyValueStore
+
+        return InMemoryKeyValueStore()
     raise ConfigurationError(
         f"BANKTWIN_STORE_URL scheme {scheme!r} is not supported: use sqlite, postgresql or memory"
     )

@@ -41,6 +41,13 @@ HistoryOpt = Annotated[int, typer.Option(min=0, help="Days of history to backfil
 DurationOpt = Annotated[
     float | None, typer.Option(min=0, help="Seconds of live activity (default: until Ctrl+C).")
 ]
+ConsumersOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--consumers",
+        help="Consumers of the log to run, e.g. twin,kpis (default: all) [BANKTWIN_CONSUMERS].",
+    ),
+]
 
 
 def _settings(**overrides: object) -> Settings:
@@ -59,14 +66,23 @@ def serve(
     host: HostOpt = None,
     port: PortOpt = None,
     data_dir: DataDirOpt = None,
-    projector: Annotated[
-        bool, typer.Option(help="Run the projector in this process [BANKTWIN_RUN_PROJECTOR].")
-    ] = True,
+    run_consumers: Annotated[
+        bool | None,
+        typer.Option(
+            "--run-consumers/--no-consumers",
+            help="Run the consumers of the log (the projector, KPIs) beside the API, in "
+            "processes of their own [BANKTWIN_RUN_CONSUMERS].",
+            show_default=False,
+        ),
+    ] = None,
+    consumers: ConsumersOpt = None,
 ) -> None:
-    """Serve the REST API (and project the log, unless --no-projector)."""
+    """Serve the REST API (and run the consumers of the log, unless --no-consumers)."""
     from banktwin.api.app import create_app
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, run_projector=projector)
+    settings = _settings(
+        host=host, port=port, data_dir=data_dir, run_consumers=run_consumers, consumers=consumers
+    )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
@@ -105,15 +121,16 @@ def worker(
     partitions: Annotated[
         str | None,
         typer.Option(
-            help="Log partitions to project, e.g. 0,2 (default: all) [BANKTWIN_PARTITIONS]."
+            help="Log partitions to consume, e.g. 0,2 (default: all) [BANKTWIN_PARTITIONS]."
         ),
     ] = None,
     processes: ProcessesOpt = None,
+    consumers: ConsumersOpt = None,
 ) -> None:
-    """Run only the projector: apply the log to the twin until stopped (SIGTERM/Ctrl+C).
+    """Run only the consumers of the log (the projector, KPIs) until stopped (SIGTERM/Ctrl+C).
 
-    Its partitions are split between --processes processes; workers given disjoint
-    --partitions also project in parallel."""
+    Their partitions are split between --processes processes; workers given disjoint
+    --partitions also consume in parallel."""
     from banktwin.runtime import Runtime
     from banktwin.worker_processes import (
         default_processes,
@@ -122,7 +139,7 @@ def worker(
         stop_if_orphaned,
     )
 
-    settings = _settings(data_dir=data_dir, partitions=partitions)
+    settings = _settings(data_dir=data_dir, partitions=partitions, consumers=consumers)
     runtime = Runtime(settings)
     stop = threading.Event()
     stop_on_signals(stop)
@@ -133,16 +150,21 @@ def worker(
     if count > 1:
         runtime.close()
         groups = split_partitions(owned, count)
-        console.print(f"projecting with {count} processes, partitions {groups}")
-        ended = run_worker_processes(groups, data_dir, stop)
+        console.print(
+            f"consuming ({', '.join(runtime.selected)}) with {count} processes, partitions {groups}"
+        )
+        ended = run_worker_processes(groups, settings, runtime.selected, stop)
         if ended is not None:
             console.print(f"[red]a worker process ended (exit code {ended}); stopping[/red]")
             raise typer.Exit(1)
         return
     shown = settings.partitions or "all partitions"
-    console.print(f"projecting {settings.event_log_url} ({shown}) → {settings.state_store_url}")
+    console.print(
+        f"consuming {settings.event_log_url} ({shown}) → {settings.state_store_url}: "
+        f"{', '.join(runtime.selected)}"
+    )
     try:
-        runtime.projector.run_forever(stop)
+        runtime.run_consumers(stop)
     finally:
         runtime.close()
 
@@ -151,19 +173,25 @@ def worker(
 def replay(
     data_dir: DataDirOpt = None,
     processes: ProcessesOpt = None,
+    consumers: ConsumersOpt = None,
 ) -> None:
-    """Rebuild every projection from the log (stop serve/worker on this data first)."""
+    """Rebuild consumers' state from the log: all of them, or --consumers (stop serve/worker
+    on this data first)."""
     from banktwin.progress import event_progress
-    from banktwin.projector.replay import rebuild_projections, rebuild_projections_in_parallel
+    from banktwin.projector.replay import rebuild_consumers
     from banktwin.runtime import Runtime
     from banktwin.worker_processes import default_processes
 
-    settings = _settings(data_dir=data_dir)
+    settings = _settings(data_dir=data_dir, consumers=consumers)
     runtime = Runtime(settings)
     try:
         count = min(processes or default_processes(runtime.log.partitions), runtime.log.partitions)
+        if settings.event_log_url.startswith("memory:"):
+            count = 1
         with event_progress() as progress:
-            task = progress.add_task(f"replaying ({count} processes)", total=None)
+            task = progress.add_task(
+                f"replaying {', '.join(runtime.selected)} ({count} processes)", total=None
+            )
 
             def on_start(total: int) -> None:
                 progress.update(task, total=total)
@@ -171,24 +199,10 @@ def replay(
             def on_progress(applied: int) -> None:
                 progress.advance(task, applied)
 
-            if count > 1:
-                applied = rebuild_projections_in_parallel(
-                    settings.event_log_url,
-                    settings.state_store_url,
-                    processes=count,
-                    batch_size=settings.projector_batch_size,
-                    on_start=on_start,
-                    on_progress=on_progress,
-                )
-            else:
-                applied = rebuild_projections(
-                    runtime.log,
-                    runtime.store,
-                    batch_size=settings.projector_batch_size,
-                    on_start=on_start,
-                    on_progress=on_progress,
-                )
-        console.print(f"replayed {applied:,} events")
+            applied = rebuild_consumers(
+                runtime, processes=count, on_start=on_start, on_progress=on_progress
+            )
+        console.print(f"replayed {applied:,} events ({', '.join(runtime.selected)})")
     finally:
         runtime.close()
 

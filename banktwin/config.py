@@ -34,8 +34,15 @@ class Settings(BaseSettings):
     not wait for the projector's commits."""
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    run_projector: bool = True
-    """Run the projector inside ``serve`` (turn off when ``banktwin worker`` runs it)."""
+    consumers: str = Field("twin,kpis", pattern=r"^[a-z]+(,[a-z]+)*$", examples=["twin"])
+    """The consumers of the log this process runs (``serve``, ``demo``, ``worker``), by name:
+    ``twin`` (the projector), ``kpis`` (bank-wide KPIs)."""
+    run_consumers: bool = True
+    """Run the consumers inside ``serve`` (turn off when ``banktwin worker`` runs them)."""
+    consumer_processes: int | None = Field(None, ge=0, le=64)
+    """How many processes ``serve`` and ``demo`` run their consumers in, the log's partitions
+    split between them (default: one per core, at most one per partition); 0 runs them as
+    threads of the server's own process (always so for an in-memory log)."""
     projector_batch_size: int = Field(50_000, ge=1, le=1_000_000)
     """Most events a projector reads at once, and applies before it commits."""
     projector_commit_interval_s: float = Field(1.0, ge=0, le=60)
@@ -70,6 +77,11 @@ class Settings(BaseSettings):
             else:
                 self.store_url = f"sqlite:///{self.data_dir / 'twin-state.db'}"
         return self
+
+    @property
+    def consumer_names(self) -> list[str]:
+        """``consumers`` as a list, in the order given, without repeats."""
+        return list(dict.fromkeys(self.consumers.split(",")))
 
     @property
     def owned_partitions(self) -> list[int] | None:

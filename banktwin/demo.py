@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import uvicorn
 from rich.console import Console
+from rich.progress import TaskID
 
 from banktwin.api.app import create_app
 from banktwin.api.auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SCOPES, Authority
@@ -24,7 +25,7 @@ from banktwin.sim import GroundTruthStore, SimConfig, Simulation, run_backfill, 
 
 
 class LogSink:
-    """The simulator's events straight into the log (durably), then a nudge to the projector."""
+    """The simulator's events straight into the log (durably), then a nudge to the consumers."""
 
     def __init__(self, log: EventLog, on_appended: Callable[[], None]) -> None:
         self._log = log
@@ -36,19 +37,22 @@ class LogSink:
 
 
 def project_backlog(runtime: Runtime, console: Console) -> None:
-    """Apply what the log holds and the twin has not seen yet, with a progress bar."""
-    lag = runtime.projector.lag()
-    if not lag:
-        return
+    """Apply what the log holds and the consumers have not seen yet, with a progress bar
+    each (the twin first: the API serves from it)."""
     with event_progress() as progress:
-        task = progress.add_task("projecting", total=lag)
+        tasks: dict[str, TaskID] = {}
 
-        def advance(applied: int) -> None:
+        def start(name: str, lag: int) -> None:
+            if lag:
+                tasks[name] = progress.add_task(f"consuming: {name}", total=lag)
+
+        def advance(name: str, applied: int) -> None:
             # Derived events (SLA breaches) join the log while it is projected.
-            done = progress.tasks[0].completed + applied
-            progress.update(task, completed=done, total=max(done, progress.tasks[0].total or 0))
+            task = progress.tasks[tasks[name]]
+            done = task.completed + applied
+            progress.update(tasks[name], completed=done, total=max(done, task.total or 0))
 
-        runtime.projector.run_until_caught_up(advance)
+        runtime.catch_up(start, advance)
 
 
 def run_demo(
@@ -64,7 +68,7 @@ def run_demo(
     truth = GroundTruthStore(settings.data_dir / "sim_ground_truth.db")
     try:
         sim = Simulation(sim_config, truth)
-        sink = LogSink(runtime.log, runtime.projector.notify)
+        sink = LogSink(runtime.log, runtime.notify_consumers)
         if sum(runtime.log.end_offsets().values()) == 0:
             console.print(
                 f"Generating a bank of {sim_config.customers:,} customers and "

@@ -1,59 +1,202 @@
-"""The running twin: the adapters the settings name and the projector thread."""
+"""The running twin: the adapters the settings name and the consumers of the log.
+
+Every consumer banktwin knows is built here (the composition root of engines): its engine,
+the store that engine keeps its state in, and the consumer runtime around it. A process runs
+the ones its settings select (``BANKTWIN_CONSUMERS``), each in a thread of its own, or leaves
+them to other processes (:mod:`banktwin.worker_processes`).
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
-from banktwin.adapters import open_event_log, open_state_store
+from banktwin.adapters import open_event_log, open_kv_store, open_state_store
 from banktwin.config import Settings
+from banktwin.consumers.consumer import Consumer
 from banktwin.errors import ConfigurationError
+from banktwin.kpis.engine import KPI_CONSUMER, KpiEngine
+from banktwin.kpis.reader import KpiReader
 from banktwin.log.port import EventLog
 from banktwin.projector.projector import Projector
-from banktwin.store.port import StateStore
+from banktwin.store.kv import KeyValueStore
+from banktwin.store.port import TWIN_CONSUMER, StateStore
+from banktwin.worker_processes import (
+    default_processes,
+    split_partitions,
+    supervise_worker_processes,
+)
+
+CONSUMER_NAMES = (TWIN_CONSUMER, KPI_CONSUMER)
+"""Every consumer of the log, in the order they are started and caught up."""
+STOP_TIMEOUT_S = 30.0
+
+
+def selected_consumers(settings: Settings) -> list[str]:
+    """The consumers ``BANKTWIN_CONSUMERS`` names.
+
+    Raises:
+        ConfigurationError: a name is not a consumer banktwin has.
+    """
+    names = settings.consumer_names
+    unknown = [n for n in names if n not in CONSUMER_NAMES]
+    if unknown:
+        raise ConfigurationError(
+            f"BANKTWIN_CONSUMERS (--consumers): no consumer {', '.join(map(repr, unknown))}; "
+            f"choose from {', '.join(CONSUMER_NAMES)}"
+        )
+    return names
 
 
 class Runtime:
-    """Owns the event log, the state store and the projector of one process."""
+    """Owns the event log, the stores and the consumers of one process."""
 
     def __init__(
-        self, settings: Settings, *, log: EventLog | None = None, store: StateStore | None = None
+        self,
+        settings: Settings,
+        *,
+        log: EventLog | None = None,
+        store: StateStore | None = None,
+        kv: KeyValueStore | None = None,
     ) -> None:
         self.settings = settings
+        self.selected = selected_consumers(settings)
         self.log = log or open_event_log(settings.event_log_url)
         self.store = store or open_state_store(settings.state_store_url)
+        self.kv = kv or open_kv_store(settings.state_store_url)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._supervisor: threading.Thread | None = None
+        self._supervisor_stop = threading.Event()
         try:
-            self.projector = Projector(
-                self.log,
-                self.store,
-                batch_size=settings.projector_batch_size,
-                partitions=settings.owned_partitions,
-                commit_interval_s=settings.projector_commit_interval_s,
-            )
+            options: dict[str, Any] = {
+                "batch_size": settings.projector_batch_size,
+                "partitions": settings.owned_partitions,
+                "commit_interval_s": settings.projector_commit_interval_s,
+            }
+            self.projector = Projector(self.log, self.store, **options)
+            self.consumers: dict[str, Consumer[Any]] = {
+                TWIN_CONSUMER: self.projector,
+                KPI_CONSUMER: Consumer(self.log, KpiEngine(self.kv), **options),
+            }
         except ValueError as exc:
             self.close()
             raise ConfigurationError(f"BANKTWIN_PARTITIONS (--partitions): {exc}") from None
+        self.kpis = KpiReader(self.kv, self.log.partitions)
 
-    def start_projector(self) -> None:
-        """Run the projector in a background thread until :meth:`stop_projector`."""
-        if self._thread is not None:
+    def running_here(self) -> list[Consumer[Any]]:
+        """The selected consumers, in order."""
+        return [self.consumers[name] for name in self.selected]
+
+    def notify_consumers(self) -> None:
+        """Wake this process's consumers (events were appended)."""
+        for consumer in self.running_here():
+            consumer.notify()
+
+    def start_consumers(self) -> None:
+        """Run each selected consumer in a background thread until :meth:`stop_consumers`."""
+        if self._threads:
             return
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self.projector.run_forever, args=(self._stop,), name="projector", daemon=True
-        )
-        self._thread.start()
+        for consumer in self.running_here():
+            thread = threading.Thread(
+                target=consumer.run_forever,
+                args=(self._stop,),
+                name=f"consumer-{consumer.name}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
 
-    def stop_projector(self, timeout: float = 30.0) -> None:
-        if self._thread is None:
+    def stop_consumers(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop the consumer threads after each commits what it applied."""
+        if not self._threads:
             return
         self._stop.set()
-        self.projector.notify()
-        self._thread.join(timeout)
-        self._thread = None
+        self.notify_consumers()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def consumer_processes(self) -> int:
+        """How many processes ``serve``/``demo`` run the consumers in (0: threads here)."""
+        settings = self.settings
+        if settings.event_log_url.startswith("memory:") or settings.state_store_url.startswith(
+            "memory:"
+        ):
+            return 0  # nothing another process could share
+        owned = settings.owned_partitions or list(range(self.log.partitions))
+        wanted = settings.consumer_processes
+        return min(default_processes(len(owned)) if wanted is None else wanted, len(owned))
+
+    def start_in_background(self) -> None:
+        """Run the selected consumers beside this process's other work: in processes of their
+        own (:meth:`consumer_processes`), supervised by a thread here, or as threads."""
+        count = self.consumer_processes()
+        if count == 0:
+            for consumer in self.running_here():
+                consumer.pause_gc = False  # the cycle collector is the whole process's
+            self.start_consumers()
+            return
+        if self._supervisor is not None:
+            return
+        owned = self.settings.owned_partitions or list(range(self.log.partitions))
+        self._supervisor_stop.clear()
+        self._supervisor = threading.Thread(
+            target=supervise_worker_processes,
+            args=(
+                split_partitions(owned, count),
+                self.settings,
+                self.selected,
+                self._supervisor_stop,
+            ),
+            name="consumer-processes",
+            daemon=True,
+        )
+        self._supervisor.start()
+
+    @property
+    def runs_consumers_in(self) -> str:
+        """Where the selected consumers run: ``threads`` here, ``processes`` this process
+        supervises, or ``elsewhere`` (``banktwin worker``)."""
+        if self._threads:
+            return "threads"
+        return "processes" if self._supervisor is not None else "elsewhere"
+
+    def stop_in_background(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop what :meth:`start_in_background` started."""
+        self.stop_consumers(timeout)
+        if self._supervisor is not None:
+            self._supervisor_stop.set()
+            self._supervisor.join(timeout)
+            self._supervisor = None
+
+    def run_consumers(self, stop: threading.Event) -> None:
+        """Run the selected consumers until ``stop`` is set (``banktwin worker``)."""
+        self.start_consumers()
+        stop.wait()
+        self.stop_consumers()
+
+    def catch_up(
+        self,
+        on_start: Callable[[str, int], None] | None = None,
+        on_progress: Callable[[str, int], None] | None = None,
+    ) -> int:
+        """Apply, in this process, what each selected consumer has not applied yet; returns
+        the events applied (counted once per consumer)."""
+        total = 0
+        for consumer in self.running_here():
+            if on_start is not None:
+                on_start(consumer.name, consumer.lag())
+            total += consumer.run_until_caught_up(
+                None if on_progress is None else partial(on_progress, consumer.name)
+            )
+        return total
 
     def close(self) -> None:
-        self.stop_projector()
-        self.log.close()
-        self.store.close()
+        self.stop_in_background()
+        for resource in ("log", "store", "kv"):
+            if hasattr(self, resource):
+                getattr(self, resource).close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,6 +63,23 @@ class ThreadLocalConnections:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def in_write_transaction(
+    conn: sqlite3.Connection, lock: threading.Lock, work: Callable[[sqlite3.Connection], None]
+) -> None:
+    """Run ``work`` in a write transaction of ``conn`` (``BEGIN IMMEDIATE``: the file's write
+    lock is taken first, so nothing read inside can change before the commit); rolled back if
+    it raises. ``lock`` keeps this process's threads from sharing the connection meanwhile."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            work(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 @contextmanager

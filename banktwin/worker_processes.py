@@ -1,18 +1,24 @@
-"""Projecting with several processes: the log's partitions split between them.
+"""Consuming with several processes: the log's partitions split between them.
 
 A subject's events all sit in one partition, so processes with disjoint partitions never write
-the same twin; each commits its own partitions' positions. Python runs one thread at a time
-per process, so this is how a worker uses more than one core.
+the same twin (or any other engine's key); each commits its own partitions' positions. Python
+runs one thread at a time per process, so this is how ``banktwin worker`` and ``serve`` use
+more than one core.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
-from pathlib import Path
+
+from banktwin.config import Settings
+
+log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 30.0
 PARENT_ENV = "BANKTWIN_WORKER_PARENT"
@@ -31,22 +37,49 @@ def split_partitions(partitions: Sequence[int], processes: int) -> list[list[int
     return [g for g in groups if g]
 
 
+RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+HEALTHY_RUN_S = 60.0
+"""Processes that ran this long before one ended are restarted after the shortest wait."""
+
+
+def worker_environment(settings: Settings, consumers: Sequence[str]) -> dict[str, str]:
+    """The environment of a worker process: this one's, with the settings that locate the data
+    made explicit (they may have come from options, not variables)."""
+    return {
+        **os.environ,
+        PARENT_ENV: str(os.getpid()),
+        "BANKTWIN_DATA_DIR": str(settings.data_dir),
+        "BANKTWIN_LOG_URL": settings.event_log_url,
+        "BANKTWIN_STORE_URL": settings.state_store_url,
+        "BANKTWIN_CONSUMERS": ",".join(consumers),
+    }
+
+
 def run_worker_processes(
-    groups: list[list[int]], data_dir: Path | None, stop: threading.Event
+    groups: list[list[int]],
+    settings: Settings,
+    consumers: Sequence[str],
+    stop: threading.Event,
+    *,
+    quiet: bool = False,
 ) -> int | None:
-    """Run ``banktwin worker --partitions …`` once per group until ``stop`` is set or one of
-    them exits; then stop the others.
+    """Run ``banktwin worker --partitions …`` (the given consumers) once per group until
+    ``stop`` is set or one of them exits; then stop the others. ``quiet``: their standard
+    output is dropped (what they log goes to standard error, as before).
 
     Returns:
         ``None`` after a requested stop, else the exit code of the process that ended first
         (a supervisor such as systemd restarts the whole worker).
     """
     base = [sys.executable, "-m", "banktwin", "worker", "--processes", "1"]
-    if data_dir is not None:
-        base += ["--data-dir", str(data_dir)]
-    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+    env = worker_environment(settings, consumers)
     children = [
-        subprocess.Popen([*base, "--partitions", ",".join(map(str, g))], env=env) for g in groups
+        subprocess.Popen(
+            [*base, "--partitions", ",".join(map(str, g))],
+            env=env,
+            stdout=subprocess.DEVNULL if quiet else None,
+        )
+        for g in groups
     ]
     ended: int | None = None
     try:
@@ -82,3 +115,23 @@ def stop_if_orphaned(stop: threading.Event) -> None:
                 stop.set()
 
     threading.Thread(target=watch, name="orphan-check", daemon=True).start()
+
+
+def supervise_worker_processes(
+    groups: list[list[int]], settings: Settings, consumers: Sequence[str], stop: threading.Event
+) -> None:
+    """:func:`run_worker_processes` until ``stop`` is set, starting them again (with back-off)
+    when one ends: what ``serve`` does with its consumers, so a failing consumer never takes
+    the API down with it."""
+    failures = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        ended = run_worker_processes(groups, settings, consumers, stop, quiet=True)
+        if ended is None:
+            return
+        if time.monotonic() - started > HEALTHY_RUN_S:
+            failures = 0
+        wait = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
+        failures += 1
+        log.error("a consumer process ended (exit code %s); restarting in %.0f s", ended, wait)
+        stop.wait(wait)

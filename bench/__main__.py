@@ -1,6 +1,7 @@
 """Run the benchmarks, print one JSON document, keep it in ``bench/results/``.
 
-python -m bench [--events 300000] [--replay-events 1000000] [--only ingest,http,replay]
+python -m bench [--events 300000] [--replay-events 1000000]
+                [--only ingest,http,replay,http_ingest]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rich.console import Console
 from banktwin.adapters import open_event_log, open_state_store
 from banktwin.config import load_settings
 from banktwin.projector.projector import Projector
-from bench import http_read, ingest, replay
+from bench import http_ingest, http_read, ingest, replay
 from bench.workload import simulated_events
 
 RESULTS = Path(__file__).parent / "results"
@@ -50,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=300_000, help="events for the ingest run")
     parser.add_argument("--replay-events", type=int, default=1_000_000)
-    parser.add_argument("--only", default="ingest,http,replay")
+    parser.add_argument("--only", default="ingest,http,replay,http_ingest")
     args = parser.parse_args()
     only = set(args.only.split(","))
     console = Console(stderr=True)
@@ -59,15 +60,26 @@ def main() -> None:
         "machine": _machine(),
         "benchmarks": [],
     }
+    internal_ingest: float | None = None
     if "ingest" in only:
         console.print(f"ingest: generating {args.events:,} events…")
         results["benchmarks"].append(ingest.run(simulated_events(args.events)))
+        internal_ingest = results["benchmarks"][-1]["events_per_s"]
     if "http" in only:
         console.print("http: building a 2,000-customer twin and serving it…")
         results["benchmarks"].append(_http(120_000))
     if "replay" in only:
         console.print(f"replay: generating {args.replay_events:,} events…")
         results["benchmarks"].append(replay.run(simulated_events(args.replay_events)))
+    if "http_ingest" in only:
+        console.print(f"http_ingest: generating {args.events:,} transactions and events…")
+        results["benchmarks"].append(
+            http_ingest.run(
+                http_ingest.transaction_events(args.events),
+                simulated_events(args.events),
+                internal_mix_events_per_s=internal_ingest,
+            )
+        )
     text = json.dumps(results, indent=2)
     print(text)
     RESULTS.mkdir(exist_ok=True)

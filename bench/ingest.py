@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from banktwin.adapters import open_event_log, open_state_store
+from banktwin.adapters import open_event_log, open_kv_store, open_state_store
 from banktwin.config import load_settings
 from banktwin.domain.events import Event
 from banktwin.log.codec import encode_payload, utc_text
@@ -109,15 +109,25 @@ class PipelinedRun(NamedTuple):
     worker_cpu_s: float | None
 
 
-def pipelined(events: list[Event], data_dir: Path) -> PipelinedRun:
+def pipelined(events: list[Event], data_dir: Path, consumers: str = "twin") -> PipelinedRun:
     """Append here while ``banktwin worker`` (its default processes) projects; seconds until
     everything is applied, and the CPU seconds each side used meanwhile (where
     measurable): on a machine with fewer cores than busy processes, the sum is what bounds
-    the rate."""
+    the rate. ``consumers``: what the worker runs (the twin alone is the figure the target is
+    set for; with ``twin,kpis`` the clock stops when both have applied everything)."""
     settings = load_settings(data_dir=data_dir)
     log = open_event_log(settings.event_log_url)
     store = open_state_store(settings.state_store_url)
-    env = {**os.environ, "BANKTWIN_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "BANKTWIN_DATA_DIR": str(data_dir), "BANKTWIN_CONSUMERS": consumers}
+    kv = open_kv_store(settings.state_store_url)
+    names = consumers.split(",")
+
+    def applied() -> int:
+        return min(
+            _applied(store) if name == TWIN_CONSUMER else sum(kv.positions(name).values())
+            for name in names
+        )
+
     worker = subprocess.Popen(
         [sys.executable, "-m", "banktwin", "worker"],
         env=env,
@@ -133,7 +143,7 @@ def pipelined(events: list[Event], data_dir: Path) -> PipelinedRun:
             log.append(events[i : i + BATCH])
         appended = time.perf_counter() - start
         appender_cpu = _own_cpu_s() - own_cpu_before
-        while _applied(store) < len(events):
+        while applied() < len(events):
             if worker.poll() is not None:
                 raise RuntimeError("the worker died")
             time.sleep(0.05)
@@ -144,6 +154,7 @@ def pipelined(events: list[Event], data_dir: Path) -> PipelinedRun:
         worker.wait(30)
         log.close()
         store.close()
+        kv.close()
     worker_cpu = (
         None
         if worker_cpu_before is None or worker_cpu_after is None
@@ -197,6 +208,8 @@ def run(events: list[Event]) -> dict[str, Any]:
             pipe_rounds.append(pipelined(events, root / f"pipe-{round_}"))
         baseline_s = min(baseline_rounds)
         pipe = min(pipe_rounds, key=lambda r: r.total_s)
+        (root / "both").mkdir()
+        both = pipelined(events, root / "both", consumers="twin,kpis")
         (root / "seq").mkdir()
         seq = sequential(events, root / "seq")
         random_ids_s = append_only(with_random_ids(events), root / "random_ids.db")
@@ -211,6 +224,11 @@ def run(events: list[Event]) -> dict[str, Any]:
         "target_events_per_s": TARGET_EVENTS_PER_S,
         "meets_target": ours >= TARGET_EVENTS_PER_S,
         "append_only_events_per_s": round(n / pipe.append_s),
+        "twin_and_kpis_events_per_s": round(n / both.total_s),
+        "twin_and_kpis_cpu_us_per_event": {
+            "appender": _per_event_us(both.appender_cpu_s, n),
+            "worker": _per_event_us(both.worker_cpu_s, n),
+        },
         "sequential_append_events_per_s": round(n / seq["append_s"]),
         "sequential_project_events_per_s": round(n / seq["project_s"]),
         "append_only_random_v4_ids_events_per_s": round(n / random_ids_s),

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
 from banktwin import __version__
 from banktwin.api.auth import Authority
 from banktwin.api.deps import Services
-from banktwin.api.event_input import EventReader
+from banktwin.api.ingest import http_intake
 from banktwin.api.openapi_docs import install_openapi
 from banktwin.api.problems import install_problem_handlers
-from banktwin.api.routers import branches, customers, events, health, insights, token
+from banktwin.api.routers import branches, customers, events, health, insights, kpis, token
 from banktwin.api.view_cache import RenderedViews
 from banktwin.config import Settings
 from banktwin.log.group_commit import GroupCommitter
@@ -31,7 +31,7 @@ problem+json.
 TAGS = [
     {"name": "customers", "description": "Customer twins, their transactions and events."},
     {"name": "branches", "description": "Branch state: staff, queues, wait times, occupancy."},
-    {"name": "insights", "description": "Risk scores and fraud alerts."},
+    {"name": "insights", "description": "Risk scores, fraud alerts and bank-wide KPIs."},
     {"name": "events", "description": "Bulk event loads and the event vocabulary."},
     {"name": "auth", "description": "OAuth 2.0 token endpoint."},
     {"name": "health", "description": "Liveness and readiness."},
@@ -61,18 +61,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime(settings)
-        committer = GroupCommitter(rt.log, on_appended=rt.projector.notify)
+        committer = GroupCommitter(rt.log, on_appended=rt.notify_consumers)
         await committer.start()
-        if settings.run_projector:
-            rt.start_projector()
+        if settings.run_consumers:
+            rt.start_in_background()
         app.state.services = Services(
             settings=settings,
             log=rt.log,
             store=rt.store,
             committer=committer,
-            projector=rt.projector,
+            runtime=rt,
             authority=authority,
-            events=EventReader(clock, timedelta(seconds=settings.max_future_skew_s)),
+            events=http_intake(settings, clock),
             views=RenderedViews(settings.view_cache_size),
             clock=clock,
         )
@@ -82,8 +82,8 @@ def create_app(
             await committer.stop()
             if runtime is None:
                 rt.close()
-            elif settings.run_projector:
-                rt.stop_projector()
+            elif settings.run_consumers:
+                rt.stop_in_background()
 
     app = FastAPI(
         title="banktwin",
@@ -94,7 +94,8 @@ def create_app(
     )
     install_problem_handlers(app)
     mounted = [
-        ("/v1", r) for r in (customers.router, branches.router, insights.router, events.router)
+        ("/v1", r)
+        for r in (customers.router, branches.router, insights.router, kpis.router, events.router)
     ]
     mounted += [("", token.router), ("", health.router)]
     for prefix, router in mounted:

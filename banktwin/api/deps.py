@@ -10,13 +10,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from banktwin.api.auth import ADMIN, READ, SCOPES, WRITE, Authority, InvalidTokenError, Principal
-from banktwin.api.event_input import EventReader
 from banktwin.api.problems import Problem
 from banktwin.api.view_cache import RenderedViews
 from banktwin.config import Settings
+from banktwin.intake import EventIntake
 from banktwin.log.group_commit import GroupCommitter
 from banktwin.log.port import EventLog
-from banktwin.projector.projector import Projector
+from banktwin.runtime import Runtime
 from banktwin.store.port import StateStore
 
 
@@ -28,9 +28,10 @@ class Services:
     log: EventLog
     store: StateStore
     committer: GroupCommitter
-    projector: Projector
+    runtime: Runtime
+    """The process's consumers (for readiness and the KPIs)."""
     authority: Authority
-    events: EventReader
+    events: EventIntake
     views: RenderedViews
     clock: Callable[[], datetime]
 

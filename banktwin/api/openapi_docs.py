@@ -14,10 +14,15 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from banktwin.api.deps import SCOPE_OF, SECURITY_SCHEME
-from banktwin.api.event_input import EventIn
 from banktwin.api.problems import PROBLEM_JSON, TITLES
-from banktwin.api.schemas import BatchReceiptPublic, ProblemPublic, ReceiptPublic
+from banktwin.api.schemas import (
+    BatchReceiptPublic,
+    ProblemPublic,
+    ReceiptPublic,
+    VersionConflictProblemPublic,
+)
 from banktwin.domain.events import EVENT_TYPES
+from banktwin.intake import EventIn
 
 REF = "#/components/schemas/{model}"
 
@@ -53,6 +58,19 @@ def PROBLEMS(*codes: int) -> dict[int | str, dict[str, Any]]:  # noqa: N802 - re
     }
 
 
+def conflict_doc() -> dict[int | str, dict[str, Any]]:
+    """409 version-conflict, for the operations that take ``expectedVersion``."""
+    return {
+        409: {
+            "description": "Version conflict: an event's subject is no longer at its "
+            "expectedVersion; nothing was logged.",
+            "content": {
+                PROBLEM_JSON: {"schema": {"$ref": REF.format(model="VersionConflictProblemPublic")}}
+            },
+        }
+    }
+
+
 def event_receipt_doc() -> dict[str, Any]:
     return {"model": ReceiptPublic, "description": "Accepted: the event is durably logged."}
 
@@ -65,7 +83,11 @@ def _event_schemas() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], Literal["validation"]]] = [
         (spec.payload, "validation") for spec in EVENT_TYPES.values()
     ]
-    models += [(EventIn, "validation"), (ProblemPublic, "validation")]
+    models += [
+        (EventIn, "validation"),
+        (ProblemPublic, "validation"),
+        (VersionConflictProblemPublic, "validation"),
+    ]
     _, top = models_json_schema(models, ref_template=REF)
     defs: dict[str, Any] = top["$defs"]
     envelope = defs["EventIn"]

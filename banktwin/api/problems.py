@@ -8,7 +8,7 @@ handler ever returns a stack trace.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from banktwin.api.rendering import render_json
-from banktwin.errors import UnavailableError
+from banktwin.errors import UnavailableError, VersionConflictError
+from banktwin.intake import FieldError, IntakeError, MalformedJsonError
+from banktwin.intake.errors import summarize
+from banktwin.intake.field_errors import field_errors as intake_field_errors
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +57,6 @@ TYPES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    field: str
-    message: str
-
-
 @dataclass
 class Problem(Exception):  # noqa: N818 - raised, but named for what it answers
     """Raise anywhere in a request to answer with problem+json."""
@@ -70,6 +67,8 @@ class Problem(Exception):  # noqa: N818 - raised, but named for what it answers
     title: str | None = None
     errors: list[FieldError] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
+    """Extension members (RFC 9457 section 3.2), e.g. a conflict's ``subjectId``."""
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -82,6 +81,7 @@ class Problem(Exception):  # noqa: N818 - raised, but named for what it answers
             body["instance"] = instance
         if self.errors:
             body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+        body.update(self.extensions)
         return body
 
 
@@ -94,38 +94,48 @@ def problem_response(problem: Problem, instance: str | None = None) -> Response:
     )
 
 
-def field_path(loc: Sequence[int | str], prefix: str = "") -> str:
-    """``("payload", "location", "country")`` → ``payload.location.country``; list indexes
-    as ``[3]``."""
-    path = prefix
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path
+HTTP_LOCATIONS = ("body", "query", "path", "header")
+"""Where FastAPI says a request parameter was: not part of a field's name."""
 
 
-def field_errors(errors: Iterable[Any], prefix: str = "") -> list[FieldError]:
-    """Pydantic errors as field errors (pydantic's internal location parts dropped)."""
-    found = []
-    for err in errors:
-        loc = [p for p in err["loc"] if p not in ("body", "query", "path", "header")]
-        # Tagged unions and function validators add parts that are not field names.
-        loc = [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
-        found.append(FieldError(field_path(loc, prefix) or prefix or "body", err["msg"]))
-    return found
+def field_errors(errors: Iterable[Any]) -> list[FieldError]:
+    """FastAPI's (or pydantic's) errors of a request's parameters as field errors."""
+    return intake_field_errors(
+        {**err, "loc": [p for p in err["loc"] if p not in HTTP_LOCATIONS]} for err in errors
+    )
 
 
 def invalid(errors: list[FieldError], what: str = "request") -> Problem:
-    first = errors[0]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    """400 validation-error naming every bad field."""
     return Problem(
         400,
-        f"invalid {what}: {first.field}: {first.message}{more}",
+        summarize(errors, what),
         type="/problems/validation-error",
         title="Invalid input",
         errors=errors,
+    )
+
+
+def malformed_json(detail: str) -> Problem:
+    """400 malformed-json: the body (or an NDJSON line) is not JSON."""
+    return Problem(400, detail, type="/problems/malformed-json", title="Malformed JSON")
+
+
+def version_conflict(conflict: VersionConflictError) -> Problem:
+    """409 version-conflict: an expected-version append found its subject moved on."""
+    return Problem(
+        409,
+        f"subject {conflict.subject_id} is at version {conflict.actual}, not the expected "
+        f"{conflict.expected}: other events of it were logged after the decision was made. "
+        "Nothing was logged; read the subject again, decide again, and post with its "
+        "current version as expectedVersion.",
+        type="/problems/version-conflict",
+        title="Version conflict",
+        extensions={
+            "subjectId": conflict.subject_id,
+            "expectedVersion": conflict.expected,
+            "actualVersion": conflict.actual,
+        },
     )
 
 
@@ -139,6 +149,18 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError | ValidationError)
         return problem_response(invalid(field_errors(exc.errors())), request.url.path)
+
+    async def on_intake(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, IntakeError)
+        return problem_response(invalid(exc.errors, exc.what), request.url.path)
+
+    async def on_malformed(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, MalformedJsonError)
+        return problem_response(malformed_json(str(exc)), request.url.path)
+
+    async def on_version_conflict(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, VersionConflictError)
+        return problem_response(version_conflict(exc), request.url.path)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -159,6 +181,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(IntakeError, on_intake)
+    app.add_exception_handler(MalformedJsonError, on_malformed)
+    app.add_exception_handler(VersionConflictError, on_version_conflict)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(UnavailableError, on_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

@@ -98,6 +98,9 @@ class DevicePublic(Public):
 class BehaviourPublic(Public):
     login_count: int
     failed_login_count: int
+    locked_out_at: datetime | None = Field(
+        description="When a login last ended with the account locked after failed attempts."
+    )
     last_login_at: datetime | None
     last_login_channel: str | None
     last_login_country: str | None
@@ -151,6 +154,11 @@ class LoanPublic(Public):
     interest_rate: float | None
     history: list[StageVisitPublic]
     last_updated: datetime
+    version: int = Field(
+        description="Events of this subject the twin has applied: the subject's version. Send "
+        "it as `expectedVersion` with an event decided on this state; if the subject moved "
+        "since, the event is refused (409) and nothing is logged."
+    )
 
 
 class CustomerPublic(Public):
@@ -162,6 +170,11 @@ class CustomerPublic(Public):
     accounts: list[AccountPublic]
     risk_score: float | None = Field(examples=[0.78])
     last_updated: datetime = Field(examples=["2025-09-15T14:23:00Z"])
+    version: int = Field(
+        description="Events of this subject the twin has applied: the subject's version. Send "
+        "it as `expectedVersion` with an event decided on this state; if the subject moved "
+        "since, the event is refused (409) and nothing is logged."
+    )
     email: str | None
     address: str | None
     phone: str | None
@@ -259,6 +272,11 @@ class BranchStatePublic(Public):
     services: list[ServicePublic]
     longest_wait_minutes: float
     last_updated: datetime
+    version: int = Field(
+        description="Events of this subject the twin has applied: the subject's version. Send "
+        "it as `expectedVersion` with an event decided on this state; if the subject moved "
+        "since, the event is refused (409) and nothing is logged."
+    )
 
 
 class ReceiptPublic(Public):
@@ -286,12 +304,30 @@ class ProblemPublic(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
-class ProjectorReadinessPublic(Public):
-    lag: int = Field(description="Events logged and not yet applied to the twin.")
-    running: bool = Field(description="A projector runs in this process.")
-    events_applied: int = Field(description="Events this process's projector applied.")
+class VersionConflictProblemPublic(ProblemPublic):
+    """409 ``/problems/version-conflict``: the subject moved on since the decision (nothing
+    was logged). Read it again, decide again, and post with its current version."""
+
+    subjectId: str = Field(description="The subject whose version was expected.")  # noqa: N815
+    expectedVersion: int = Field(description="The version the request expected.")  # noqa: N815
+    actualVersion: int = Field(description="The subject's version in the log.")  # noqa: N815
+
+
+class ConsumerReadinessPublic(Public):
+    name: str = Field(description="The consumer: twin (the projector), kpis …", examples=["twin"])
+    lag: int = Field(description="Events logged and not yet applied by this consumer.")
+    lag_seconds: float = Field(
+        description="Age of the oldest event not applied yet, by the log's recording time "
+        "(0 when caught up). The seed alerts above 5 minutes."
+    )
+    runs_in: Literal["threads", "processes", "elsewhere"] = Field(
+        description="Where it runs: threads of this process, processes this process "
+        "supervises, or elsewhere (banktwin worker)."
+    )
+    running: bool = Field(description="It runs as a thread of this process.")
+    events_applied: int = Field(description="Events its thread in this process applied.")
     last_error: str | None = Field(
-        description="The kind of error its last batch met, if it failed (details in the log)."
+        description="The kind of error its last batch met here, if it failed (details in the log)."
     )
 
 
@@ -300,4 +336,6 @@ class ReadinessPublic(Public):
     checks: dict[str, Literal["ok", "unavailable"]] = Field(
         description="Each component (log, store): ok, or unavailable (details in the log)."
     )
-    projector: ProjectorReadinessPublic | None = Field(None, description="Present when ready.")
+    consumers: list[ConsumerReadinessPublic] | None = Field(
+        None, description="Every consumer of the log, with its lag; present when ready."
+    )

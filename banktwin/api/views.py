@@ -99,6 +99,7 @@ def loan_view(loan: LoanTwin, at: datetime) -> View:
             for v in loan.history
         ],
         "lastUpdated": loan.last_updated,
+        "version": loan.events_applied,
     }
 
 
@@ -127,6 +128,7 @@ def customer_view(
         ],
         "riskScore": None if c.risk is None else c.risk.score,
         "lastUpdated": c.last_updated,
+        "version": c.events_applied,
         "email": c.email,
         "address": c.address,
         "phone": c.phone,
@@ -176,6 +178,7 @@ def customer_view(
         "behaviour": {
             "loginCount": b.login_count,
             "failedLoginCount": b.failed_login_count,
+            "lockedOutAt": b.locked_out_at,
             "lastLoginAt": b.last_login_at,
             "lastLoginChannel": b.last_login_channel,
             "lastLoginCountry": b.last_login_country,
@@ -248,4 +251,5 @@ def branch_view(b: BranchTwin, at: datetime) -> View:
             max(((at - t.joined_at).total_seconds() / 60.0 for t in b.waiting), default=0.0), 1
         ),
         "lastUpdated": b.last_updated,
+        "version": b.events_applied,
     }

@@ -3,18 +3,29 @@
 Each request waits for its own events to be durable before it is answered 202, but requests
 that arrive while a commit is in flight are written together in the next one, so the cost
 of an fsync is shared instead of paid per event.
+
+A request that names expected versions is written on its own: the log checks expectations
+for a whole append, and one subject that moved must fail that request alone, not the others
+it would have shared a write with.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 from banktwin.domain.events import Event
 from banktwin.log.port import AppendResult, EventLog
 
 MAX_GROUP_EVENTS = 20_000
+
+
+class _Request(NamedTuple):
+    events: Sequence[Event]
+    expected: Mapping[str, int] | None
+    answer: asyncio.Future[list[AppendResult]]
 
 
 class GroupCommitter:
@@ -30,7 +41,7 @@ class GroupCommitter:
         self._log = log
         self._on_appended = on_appended
         self._max = max_group_events
-        self._pending: deque[tuple[Sequence[Event], asyncio.Future[list[AppendResult]]]] = deque()
+        self._pending: deque[_Request] = deque()
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self.groups_written = 0
@@ -47,15 +58,22 @@ class GroupCommitter:
         self._wakeup.set()
         await worker
 
-    async def append(self, events: Sequence[Event]) -> list[AppendResult]:
-        """Append durably (together with whatever else is waiting); same contract as
-        :meth:`EventLog.append`."""
+    async def append(
+        self, events: Sequence[Event], *, expected: Mapping[str, int] | None = None
+    ) -> list[AppendResult]:
+        """Append durably, together with whatever else is waiting (or, with ``expected``, in a
+        write of its own); same contract as :meth:`EventLog.append`.
+
+        Raises:
+            VersionConflictError: a subject of ``expected`` has moved; nothing was appended.
+            UnavailableError: the log cannot be written; nothing was appended.
+        """
         if self._worker is None or self._wakeup is None:
             raise RuntimeError("GroupCommitter.start() was not awaited")
-        future: asyncio.Future[list[AppendResult]] = asyncio.get_running_loop().create_future()
-        self._pending.append((events, future))
+        answer: asyncio.Future[list[AppendResult]] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Request(events, expected or None, answer))
         self._wakeup.set()
-        return await future
+        return await answer
 
     async def _run(self) -> None:
         assert self._wakeup is not None
@@ -67,31 +85,45 @@ class GroupCommitter:
             if self._worker is None:
                 return
 
-    def _take_group(self) -> list[tuple[Sequence[Event], asyncio.Future[list[AppendResult]]]]:
-        group = [self._pending.popleft()]
-        size = len(group[0][0])
-        while self._pending and size + len(self._pending[0][0]) <= self._max:
-            item = self._pending.popleft()
-            size += len(item[0])
-            group.append(item)
+    def _take_group(self) -> list[_Request]:
+        """The next requests to write together, in arrival order: one that expects versions
+        alone, else unexpecting ones up to the size bound."""
+        first = self._pending.popleft()
+        if first.expected is not None:
+            return [first]
+        group = [first]
+        size = len(first.events)
+        while self._pending:
+            following = self._pending[0]
+            if following.expected is not None or size + len(following.events) > self._max:
+                break
+            group.append(self._pending.popleft())
+            size += len(following.events)
         return group
 
-    async def _write_group(
-        self, group: list[tuple[Sequence[Event], asyncio.Future[list[AppendResult]]]]
-    ) -> None:
-        events = [e for batch, _ in group for e in batch]
+    async def _write_group(self, group: list[_Request]) -> None:
+        events = [e for request in group for e in request.events]
+        expected = group[0].expected  # only ever set on a group of one
         try:
-            results = await asyncio.to_thread(self._log.append, events)
-        except Exception as exc:  # each waiting request gets the error (answered 503)
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(exc)
+            if expected is None:
+                results = await asyncio.to_thread(self._log.append, events)
+            else:
+                results = await asyncio.to_thread(self._append_expecting, events, expected)
+        except Exception as exc:  # each waiting request gets the error (answered 409 or 503)
+            for request in group:
+                if not request.answer.done():
+                    request.answer.set_exception(exc)
             return
         self.groups_written += 1
         start = 0
-        for batch, future in group:
-            if not future.done():
-                future.set_result(results[start : start + len(batch)])
-            start += len(batch)
+        for request in group:
+            if not request.answer.done():
+                request.answer.set_result(results[start : start + len(request.events)])
+            start += len(request.events)
         if self._on_appended is not None:
             self._on_appended()
+
+    def _append_expecting(
+        self, events: list[Event], expected: Mapping[str, int]
+    ) -> list[AppendResult]:
+        return self._log.append(events, expected=expected)

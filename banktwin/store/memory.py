@@ -14,7 +14,7 @@ from banktwin.domain.loan import LoanTwin
 from banktwin.domain.records import TransactionRecord
 from banktwin.domain.twin import Twin
 from banktwin.errors import ConflictError
-from banktwin.store.port import Page, ProjectionChanges, SubjectKey
+from banktwin.store.port import TWIN_CONSUMER, Page, ProjectionChanges, SubjectKey
 
 
 class InMemoryStateStore:
@@ -26,7 +26,13 @@ class InMemoryStateStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.reset()
+        self._positions: dict[str, dict[int, int]] = {}
+        self._empty_tables()
+
+    def _empty_tables(self) -> None:
+        self._twins: dict[SubjectKey, Twin] = {}
+        self._transactions: dict[tuple[str, datetime, str], TransactionRecord] = {}
+        self._alerts: dict[str, FraudAlert] = {}
 
     def positions(self, consumer: str) -> dict[int, int]:
         with self._lock:
@@ -59,12 +65,10 @@ class InMemoryStateStore:
                     )
             self._positions[changes.consumer] = {**stored, **changes.end}
 
-    def reset(self) -> None:
+    def reset(self, consumer: str = TWIN_CONSUMER) -> None:
         with self._lock:
-            self._positions: dict[str, dict[int, int]] = {}
-            self._twins: dict[SubjectKey, Twin] = {}
-            self._transactions: dict[tuple[str, datetime, str], TransactionRecord] = {}
-            self._alerts: dict[str, FraudAlert] = {}
+            self._positions.pop(consumer, None)
+            self._empty_tables()
 
     def customer(self, customer_id: str) -> CustomerTwin | None:
         twin = self._twins.get((SubjectKind.CUSTOMER, customer_id))

@@ -22,6 +22,9 @@ from banktwin.domain.twin import Twin
 SubjectKey = tuple[SubjectKind, str]
 T = TypeVar("T")
 
+TWIN_CONSUMER = "twin"
+"""The name the twin projector's positions are kept under."""
+
 
 @dataclass
 class ProjectionChanges:
@@ -68,8 +71,9 @@ class ProjectionStore(Protocol):
         """
         ...
 
-    def reset(self) -> None:
-        """Delete every projection and position (before a replay from the log)."""
+    def reset(self, consumer: str = TWIN_CONSUMER) -> None:
+        """Delete every twin, row and the positions of ``consumer`` (before a replay from the
+        log); other consumers' positions and state are left alone."""
         ...
 
 

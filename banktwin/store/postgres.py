@@ -24,9 +24,9 @@ from psycopg.sql import SQL, Identifier
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
 from banktwin.domain.twin import Twin
-from banktwin.errors import ConflictError
 from banktwin.postgres_connection import open_pool, postgres_errors, prepare_database
-from banktwin.store.port import ProjectionChanges, SubjectKey
+from banktwin.store import positions
+from banktwin.store.port import TWIN_CONSUMER, ProjectionChanges, SubjectKey
 from banktwin.store.rows import (
     ACCOUNT_COLUMNS,
     ALERT_COLUMNS,
@@ -52,14 +52,7 @@ SCHEMA = (
         value text NOT NULL
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS projection_positions (
-        consumer     text    NOT NULL,
-        partition_id integer NOT NULL,
-        next_offset  bigint  NOT NULL,
-        PRIMARY KEY (consumer, partition_id)
-    )
-    """,
+    positions.POSTGRES_DDL,
     """
     CREATE TABLE IF NOT EXISTS customers (
         customer_id text        PRIMARY KEY,
@@ -146,15 +139,10 @@ SCHEMA = (
         ON fraud_alerts (status, raised_at DESC, alert_id DESC)
     """,
 )
-PROJECTION_TABLES = (
-    "projection_positions", "customers", "branches", "loans", "accounts", "transactions",
+TWIN_PROJECTION_TABLES = (
+    "customers", "branches", "loans", "accounts", "transactions",
     "fraud_alerts",
 )  # fmt: skip
-
-CONSUMER_LOCK_CLASS = 0x62746B02
-"""First key of the advisory lock a commit takes on its consumer (the second is a hash of
-schema and consumer). It serialises commits of one consumer even before it has any
-position rows to lock."""
 
 _ALERT_SELECT = ", ".join(
     f"{c}::text" if c in ("reasons", "rule_ids") else c for c in ALERT_COLUMNS
@@ -230,17 +218,14 @@ class PostgresStateStore(SqlTwinReader):
     def _adopt_twin_format(conn: psycopg.Connection[Any]) -> None:
         # In prepare_database's transaction, under its lock: processes starting together
         # convert the store once.
-        adopt_twin_format(conn, "%s", PROJECTION_TABLES)
+        adopt_twin_format(conn, "%s", TWIN_PROJECTION_TABLES)
         _rekey_transactions(conn)
 
     # --- projector side -----------------------------------------------------------------
 
     def positions(self, consumer: str) -> dict[int, int]:
         with postgres_errors("read projection positions"), self._pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT partition_id, next_offset FROM projection_positions WHERE consumer = %s",
-                (consumer,),
-            ).fetchall()
+            rows = conn.execute(positions.select_sql("%s"), (consumer,)).fetchall()
         return {int(p): int(o) for p, o in rows}
 
     def load(self, keys: Collection[SubjectKey]) -> dict[SubjectKey, Twin]:
@@ -276,24 +261,8 @@ class PostgresStateStore(SqlTwinReader):
 
     @staticmethod
     def _check_positions(cur: psycopg.Cursor[Any], changes: ProjectionChanges) -> None:
-        # The advisory lock covers a consumer with no rows yet (FOR UPDATE locks nothing then):
-        # two first commits must not both succeed.
-        cur.execute(
-            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema() || '/' || %s))",
-            (CONSUMER_LOCK_CLASS, changes.consumer),
-        )
-        cur.execute(
-            "SELECT partition_id, next_offset FROM projection_positions WHERE consumer = %s "
-            "ORDER BY partition_id FOR UPDATE",
-            (changes.consumer,),
-        )
-        stored = {int(p): int(o) for p, o in cur.fetchall()}
-        for partition, offset in changes.start.items():
-            if stored.get(partition, 0) != offset:
-                raise ConflictError(
-                    f"partition {partition} of {changes.consumer!r} is at "
-                    f"{stored.get(partition, 0)}, not {offset}: another projector is running"
-                )
+        stored = positions.lock_postgres_positions(cur, changes.consumer)
+        positions.check_positions(changes.consumer, stored, changes.start)
 
     @staticmethod
     def _write(cur: psycopg.Cursor[Any], changes: ProjectionChanges) -> None:
@@ -344,19 +313,17 @@ class PostgresStateStore(SqlTwinReader):
             )
         if changes.end:
             cur.executemany(
-                "INSERT INTO projection_positions (consumer, partition_id, next_offset) "
-                "VALUES (%s, %s, %s) ON CONFLICT (consumer, partition_id) "
-                "DO UPDATE SET next_offset = excluded.next_offset",
-                [(changes.consumer, p, o) for p, o in sorted(changes.end.items())],
+                positions.upsert_sql("%s"), positions.position_rows(changes.consumer, changes.end)
             )
 
-    def reset(self) -> None:
+    def reset(self, consumer: str = TWIN_CONSUMER) -> None:
         with (
             postgres_errors("reset projections"),
             self._pool.connection() as conn,
             conn.transaction(),
         ):
-            conn.execute(f"TRUNCATE {', '.join(PROJECTION_TABLES)}")
+            conn.execute(f"TRUNCATE {', '.join(TWIN_PROJECTION_TABLES)}")
+            conn.execute("DELETE FROM projection_positions WHERE consumer = %s", (consumer,))
 
     # --- reader side (queries in SqlTwinReader) ------------------------------------------
 

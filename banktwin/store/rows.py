@@ -23,7 +23,7 @@ from banktwin.domain.loan import LoanTwin
 from banktwin.domain.records import TransactionRecord
 from banktwin.domain.twin import Twin
 from banktwin.store import codec
-from banktwin.store.port import ProjectionChanges
+from banktwin.store.port import TWIN_CONSUMER, ProjectionChanges
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +221,9 @@ FORMAT_TABLE = "store_meta"
 
 
 def adopt_twin_format(conn: Any, mark: str, projection_tables: Sequence[str]) -> bool:
-    """Record :data:`~banktwin.store.codec.TWIN_FORMAT` as the store's, dropping every
-    projection first if the store holds documents of another format (or documents written
+    """Record :data:`~banktwin.store.codec.TWIN_FORMAT` as the store's, dropping the twin's
+    tables and its positions first (other consumers' are left alone) if the store holds
+    documents of another format (or documents written
     before formats were recorded). Runs inside the caller's write transaction; ``conn`` is a
     DB-API connection with ``execute`` and ``mark`` its parameter placeholder.
 
@@ -233,11 +234,14 @@ def adopt_twin_format(conn: Any, mark: str, projection_tables: Sequence[str]) ->
     stored = None if row is None else row[0]
     if stored == codec.TWIN_FORMAT:
         return False
-    projected = conn.execute("SELECT 1 FROM projection_positions LIMIT 1").fetchone()
+    projected = conn.execute(
+        f"SELECT 1 FROM projection_positions WHERE consumer = {mark} LIMIT 1", (TWIN_CONSUMER,)
+    ).fetchone()
     dropped = stored is not None or projected is not None
     if dropped:
         for table in projection_tables:
             conn.execute(f"DELETE FROM {table}")
+        conn.execute(f"DELETE FROM projection_positions WHERE consumer = {mark}", (TWIN_CONSUMER,))
         log.warning(
             "the state store held twins of another format: projections dropped, "
             "the projector rebuilds them from the event log"

@@ -12,10 +12,15 @@ from typing import Any
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
 from banktwin.domain.twin import Twin
-from banktwin.errors import ConflictError
 from banktwin.log.codec import parse_utc, utc_text
-from banktwin.sqlite_connection import ThreadLocalConnections, connect_sqlite, sqlite_errors
-from banktwin.store.port import ProjectionChanges, SubjectKey
+from banktwin.sqlite_connection import (
+    ThreadLocalConnections,
+    connect_sqlite,
+    in_write_transaction,
+    sqlite_errors,
+)
+from banktwin.store import positions
+from banktwin.store.port import TWIN_CONSUMER, ProjectionChanges, SubjectKey
 from banktwin.store.rows import (
     ACCOUNT_COLUMNS,
     ALERT_COLUMNS,
@@ -35,12 +40,6 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS store_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS projection_positions (
-    consumer     TEXT    NOT NULL,
-    partition_id INTEGER NOT NULL,
-    next_offset  INTEGER NOT NULL,
-    PRIMARY KEY (consumer, partition_id)
 );
 CREATE TABLE IF NOT EXISTS customers (
     customer_id TEXT PRIMARY KEY,
@@ -112,8 +111,7 @@ CREATE INDEX IF NOT EXISTS fraud_alerts_recent ON fraud_alerts (raised_at DESC, 
 CREATE INDEX IF NOT EXISTS fraud_alerts_by_status
     ON fraud_alerts (status, raised_at DESC, alert_id DESC);
 """
-PROJECTION_TABLES = (
-    "projection_positions",
+TWIN_PROJECTION_TABLES = (
     "customers",
     "branches",
     "loans",
@@ -144,24 +142,15 @@ class SqliteStateStore(SqlTwinReader):
         self._writer = connect_sqlite(path)
         self._readers = ThreadLocalConnections(path)
         with sqlite_errors("create the state store"):
-            self._writer.executescript(SCHEMA)
+            self._writer.executescript(positions.SQLITE_DDL + SCHEMA)
             self._in_write_transaction(self._adopt_twin_format)
 
     @staticmethod
     def _adopt_twin_format(conn: sqlite3.Connection) -> None:
-        adopt_twin_format(conn, "?", PROJECTION_TABLES)
+        adopt_twin_format(conn, "?", TWIN_PROJECTION_TABLES)
 
     def _in_write_transaction(self, work: Callable[[sqlite3.Connection], None]) -> None:
-        with self._write_lock:
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                work(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        in_write_transaction(self._writer, self._write_lock, work)
 
     def _reader(self) -> sqlite3.Connection:
         return self._readers.get()
@@ -170,14 +159,7 @@ class SqliteStateStore(SqlTwinReader):
 
     def positions(self, consumer: str) -> dict[int, int]:
         with sqlite_errors("read projection positions"):
-            rows = (
-                self._reader()
-                .execute(
-                    "SELECT partition_id, next_offset FROM projection_positions WHERE consumer = ?",
-                    (consumer,),
-                )
-                .fetchall()
-            )
+            rows = self._reader().execute(positions.select_sql("?"), (consumer,)).fetchall()
         return {int(p): int(o) for p, o in rows}
 
     def load(self, keys: Collection[SubjectKey]) -> dict[SubjectKey, Twin]:
@@ -209,18 +191,8 @@ class SqliteStateStore(SqlTwinReader):
 
     @staticmethod
     def _check_positions(conn: sqlite3.Connection, changes: ProjectionChanges) -> None:
-        stored = dict(
-            conn.execute(
-                "SELECT partition_id, next_offset FROM projection_positions WHERE consumer = ?",
-                (changes.consumer,),
-            ).fetchall()
-        )
-        for partition, offset in changes.start.items():
-            if stored.get(partition, 0) != offset:
-                raise ConflictError(
-                    f"partition {partition} of {changes.consumer!r} is at "
-                    f"{stored.get(partition, 0)}, not {offset}: another projector is running"
-                )
+        stored = dict(conn.execute(positions.select_sql("?"), (changes.consumer,)).fetchall())
+        positions.check_positions(changes.consumer, stored, changes.start)
 
     @staticmethod
     def _write(conn: sqlite3.Connection, changes: ProjectionChanges) -> None:
@@ -284,16 +256,14 @@ class SqliteStateStore(SqlTwinReader):
                 [(c.status, utc_text(c.updated_at), c.alert_id) for c in changes.alert_changes],
             )
         conn.executemany(
-            "INSERT INTO projection_positions (consumer, partition_id, next_offset) "
-            "VALUES (?, ?, ?) ON CONFLICT (consumer, partition_id) "
-            "DO UPDATE SET next_offset = excluded.next_offset",
-            [(changes.consumer, p, o) for p, o in changes.end.items()],
+            positions.upsert_sql("?"), positions.position_rows(changes.consumer, changes.end)
         )
 
-    def reset(self) -> None:
+    def reset(self, consumer: str = TWIN_CONSUMER) -> None:
         def delete_all(conn: sqlite3.Connection) -> None:
-            for table in PROJECTION_TABLES:
+            for table in TWIN_PROJECTION_TABLES:
                 conn.execute(f"DELETE FROM {table}")
+            conn.execute("DELETE FROM projection_positions WHERE consumer = ?", (consumer,))
 
         with sqlite_errors("reset projections"):
             self._in_write_transaction(delete_all)

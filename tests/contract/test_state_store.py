@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
 
-from banktwin.adapters import open_state_store
+from banktwin.adapters import open_kv_store, open_state_store
+from banktwin.consumers.engine import Checkpoint
 from banktwin.domain.customer import CustomerTwin, FraudAlert
 from banktwin.domain.events import Event, SubjectKind
 from banktwin.domain.records import AlertStatusChange, TransactionRecord, records_for
@@ -309,11 +310,15 @@ def test_twins_of_another_format_are_dropped_for_a_rebuild_and_others_kept(
     store = open_state_store(durable_store_url)
     old = _commit_one_customer(store)
     store.close()
+    kv = open_kv_store(durable_store_url)
+    kv.commit(Checkpoint("kpis", {}, {0: 5}), {"0000/totals": b"{}"})  # another consumer's
 
     monkeypatch.setattr(codec, "TWIN_FORMAT", "a-later-format")
     store = open_state_store(durable_store_url)  # a build whose twins changed shape
     assert store.customer(old) is None and store.positions("twin") == {}
     assert "projections dropped" in caplog.text
+    assert kv.positions("kpis") == {0: 5} and kv.get_many("kpis", ["0000/totals"])
+    kv.close()
     kept = _commit_one_customer(store)
     store.close()
 

@@ -9,12 +9,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from banktwin.adapters import open_event_log, open_state_store
+from banktwin.adapters import open_event_log, open_kv_store, open_state_store
+from banktwin.kpis.reader import KpiReader
 from tests.factories import new_id, opened, posted, registered
 
 pytestmark = pytest.mark.slow
@@ -105,6 +107,10 @@ def test_bad_options_name_the_option(tmp_path: Path) -> None:
         ),
     )
     assert result.returncode == 2 and "port" in result.stderr
+    result = banktwin(
+        "worker", "--data-dir", str(tmp_path), "--consumers", "twin,fraud", env=clean_env()
+    )
+    assert result.returncode == 2 and "--consumers" in result.stderr and "'fraud'" in result.stderr
 
 
 def test_a_worker_refuses_partitions_the_log_does_not_have(tmp_path: Path) -> None:
@@ -186,9 +192,13 @@ def test_simulate_streams_to_a_running_server_and_replay_rebuilds_the_same_twin(
         ).json()["access_token"]
         deadline = time.monotonic() + 30
         while (
-            httpx.get(f"{base}/readyz").json()["projector"]["lag"] and time.monotonic() < deadline
+            max(c["lag"] for c in httpx.get(f"{base}/readyz").json()["consumers"])
+            and time.monotonic() < deadline
         ):
             time.sleep(0.2)
+        kpis_before = httpx.get(
+            f"{base}/v1/kpis", params={"hours": 72}, headers={"Authorization": f"Bearer {token}"}
+        ).json()
         alerts = httpx.get(f"{base}/v1/fraud-alerts", headers={"Authorization": f"Bearer {token}"})
         assert alerts.status_code == 200
     logged = count_events(server_dir)
@@ -202,13 +212,25 @@ def test_simulate_streams_to_a_running_server_and_replay_rebuilds_the_same_twin(
             "replay", "--data-dir", str(server_dir), "--processes", processes, env=clean_env()
         )
         assert replayed.returncode == 0, replayed.stderr
-        assert f"replayed {logged:,} events" in replayed.stdout
+        assert f"replayed {2 * logged:,} events (twin, kpis)" in replayed.stdout
         assert f"({processes} processes)" in replayed.stdout
         store = open_state_store(url)
         try:
             assert {key: store.customer(key) for key in before} == before
         finally:
             store.close()
+    replayed = banktwin(
+        "replay", "--data-dir", str(server_dir), "--consumers", "kpis", env=clean_env()
+    )
+    assert f"replayed {logged:,} events (kpis)" in replayed.stdout
+    kv = open_kv_store(url)
+    try:
+        after = KpiReader(kv, 4).report(datetime.fromisoformat(kpis_before["asOf"]), hours=72)
+    finally:
+        kv.close()
+    assert after.events == kpis_before["events"] == logged
+    assert after.completeness.percent == kpis_before["dataCompleteness"]["percent"]
+    assert len(after.history) == len(kpis_before["history"])
 
 
 def test_simulate_with_wrong_credentials_is_a_clear_error(tmp_path: Path) -> None:
@@ -279,7 +301,7 @@ def test_a_worker_splits_the_partitions_between_processes_and_stops_them(
         worker.terminate()
         out, _ = worker.communicate(timeout=60)
     assert worker.returncode == 0
-    assert "projecting with 2 processes, partitions [[0, 2], [1, 3]]" in out
+    assert "consuming (twin, kpis) with 2 processes, partitions [[0, 2], [1, 3]]" in out
 
 
 def _started_processes(worker: subprocess.Popen[str], count: int = 2) -> list[int]:

@@ -39,7 +39,8 @@ class Api:
         return self.client.post(path, headers=headers, **kw)
 
     def project(self) -> None:
-        self.runtime.projector.run_until_caught_up()
+        """Run every consumer (the twin, the KPIs) until it has applied the whole log."""
+        self.runtime.catch_up()
 
     def logged(self) -> int:
         return sum(self.runtime.log.end_offsets().values())
@@ -68,7 +69,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         store_url=url,
         token_secret=SECRET,
         clients=CLIENTS,
-        run_projector=False,
+        run_consumers=False,
         max_event_bytes=4096,
         max_batch_bytes=256 * 1024,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,8 +21,13 @@ from banktwin.api.schemas import (
     RiskScorePublic,
     TransactionPublic,
 )
-from banktwin.errors import UnavailableError
+from banktwin.domain.events import EVENT_TYPES
+from banktwin.errors import UnavailableError, VersionConflictError
+from banktwin.log.group_commit import GroupCommitter
+from tests.factories import registered
 from tests.integration.conftest import Api
+
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def new_id() -> str:
@@ -431,16 +438,23 @@ def test_token_endpoint_follows_rfc_6749(api: Api) -> None:
 # --- operations -----------------------------------------------------------------------------
 
 
-def test_readiness_reports_the_projector_lag(api: Api) -> None:
+def test_readiness_reports_every_consumers_lag_in_events_and_seconds(api: Api) -> None:
     api.post(
         f"/v1/customers/{new_id()}/events",
         json={"type": "customer.registered", "payload": {"name": "A"}},
     )
     r = api.client.get("/readyz")
-    assert r.status_code == 200 and r.json()["projector"]["lag"] == 1
+    assert r.status_code == 200
     ReadinessPublic.model_validate(r.json())
-    api.project()
-    assert api.client.get("/readyz").json()["projector"]["lag"] == 0
+    consumers = {c["name"]: c for c in r.json()["consumers"]}
+    assert set(consumers) == {"twin", "kpis"}
+    for consumer in consumers.values():
+        assert consumer["lag"] == 1 and 0 <= consumer["lagSeconds"] < 60
+        assert consumer["runsIn"] == "elsewhere"  # this test app runs none of them
+    api.runtime.projector.run_until_caught_up()
+    after = {c["name"]: c for c in api.client.get("/readyz").json()["consumers"]}
+    assert after["twin"]["lag"] == 0 and after["twin"]["lagSeconds"] == 0
+    assert after["kpis"]["lag"] == 1  # each consumer has its own positions
     assert api.client.get("/healthz").json() == {"status": "ok"}
 
 
@@ -520,3 +534,243 @@ def test_openapi_names_the_scope_of_every_protected_operation(api: Api) -> None:
                 assert operation["security"] == [{"OAuth2": [scope]}], (method, path)
             else:
                 assert "security" not in operation, path
+
+
+# --- expected versions, older versions, the batch fast path ---------------------------------
+
+
+def registration(**extra: Any) -> dict[str, Any]:
+    return {"type": "customer.registered", "payload": {"name": "A"}, **extra}
+
+
+def login_event(**extra: Any) -> dict[str, Any]:
+    return {"type": "customer.login", "payload": {"channel": "web"}, **extra}
+
+
+def test_an_expected_version_is_logged_while_the_subject_is_at_it(api: Api) -> None:
+    cid = new_id()
+    url = f"/v1/customers/{cid}/events"
+    assert api.post(url, json=registration(expectedVersion=0)).status_code == 202
+    assert api.post(url, json=login_event(expectedVersion=1)).status_code == 202
+    assert api.runtime.log.subject_version(cid) == 2
+    bid = new_id()
+    r = api.post(f"/v1/branches/{bid}/events", json={"type": "branch.opened", "payload": {}})
+    assert r.status_code == 202
+    closed = {"type": "branch.closed", "payload": {}, "expectedVersion": 1}
+    assert api.post(f"/v1/branches/{bid}/events", json=closed).status_code == 202
+
+
+def test_a_subject_that_moved_is_a_409_problem_and_nothing_is_logged(api: Api) -> None:
+    cid = new_id()
+    url = f"/v1/customers/{cid}/events"
+    api.post(url, json=registration())
+    api.post(url, json=login_event())
+    r = api.post(url, json=login_event(expectedVersion=1))
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["type"] == "/problems/version-conflict"
+    assert problem["title"] == "Version conflict" and problem["status"] == 409
+    assert (problem["subjectId"], problem["expectedVersion"], problem["actualVersion"]) == (
+        cid,
+        1,
+        2,
+    )
+    assert cid in problem["detail"] and "version 2" in problem["detail"]
+    assert "read the subject again, decide again" in problem["detail"]
+    assert problem["instance"] == url
+    assert api.logged() == 2
+    branch = api.post(
+        f"/v1/branches/{new_id()}/events",
+        json={"type": "branch.opened", "payload": {}, "expectedVersion": 3},
+    )
+    assert branch.status_code == 409 and branch.json()["actualVersion"] == 0
+
+
+def test_the_version_a_twin_shows_is_the_one_to_expect(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid, transactions=2)
+    version = api.get(f"/v1/customers/{cid}").json()["version"]
+    assert version == api.runtime.log.subject_version(cid) == 5
+    url = f"/v1/customers/{cid}/events"
+    assert api.post(url, json=txn("3.00") | {"expectedVersion": version}).status_code == 202
+    late = api.post(url, json=txn("4.00") | {"expectedVersion": version})
+    assert late.status_code == 409 and late.json()["actualVersion"] == version + 1
+
+
+def test_a_retried_request_gets_its_receipt_even_though_its_own_event_moved_the_subject(
+    api: Api,
+) -> None:
+    cid, eid = new_id(), new_id()
+    body = registration(eventId=eid, expectedVersion=0)
+    first = api.post(f"/v1/customers/{cid}/events", json=body)
+    again = api.post(f"/v1/customers/{cid}/events", json=body)
+    assert again.status_code == 202 and again.json()["duplicate"] is True
+    assert again.json()["offset"] == first.json()["offset"]
+
+
+def test_a_batch_expects_each_subject_s_version_before_its_first_event(api: Api) -> None:
+    a, b = new_id(), new_id()
+    api.post("/v1/events", json=[registration(subjectId=a)])
+    batch = [
+        login_event(subjectId=a, expectedVersion=1),
+        registration(subjectId=b, expectedVersion=0),
+        login_event(subjectId=a),
+        login_event(subjectId=a, expectedVersion=3),
+    ]
+    r = api.post("/v1/events", json=batch)
+    assert r.status_code == 202, r.text
+    assert r.json()["accepted"] == 4
+    assert api.runtime.log.subject_version(a) == 4
+    stale = [login_event(subjectId=b), login_event(subjectId=a, expectedVersion=3)]
+    r = api.post("/v1/events", json=stale)
+    assert r.status_code == 409 and r.json()["subjectId"] == a
+    assert r.json()["actualVersion"] == 4
+    assert api.runtime.log.subject_version(b) == 1  # all or nothing
+
+
+def test_a_batch_whose_expectations_of_a_subject_do_not_count_up_is_a_400(api: Api) -> None:
+    cid = new_id()
+    batch = [
+        registration(subjectId=cid, expectedVersion=0),
+        login_event(subjectId=cid, expectedVersion=0),
+    ]
+    r = api.post("/v1/events", json=batch)
+    assert r.status_code == 400 and r.json()["type"] == "/problems/validation-error"
+    [error] = r.json()["errors"]
+    assert error["field"] == "[1].expectedVersion" and error["message"].startswith("must be 1")
+    assert r.json()["detail"].startswith("invalid batch (2 events, none logged): [1].expected")
+    r = api.post(f"/v1/customers/{cid}/events", json=registration(expectedVersion=-1))
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "expectedVersion"
+    assert api.logged() == 0
+
+
+def test_an_unconditional_request_is_logged_while_a_conflicting_one_shares_its_wait(
+    api: Api,
+) -> None:
+    """On the real log: requests queued behind a write are grouped, but one that expects a
+    version is written alone, so its conflict fails nobody else."""
+    log = api.runtime.log
+    moved = new_id()
+    log.append([registered(moved)])
+    release, started = threading.Event(), threading.Event()
+
+    class HeldLog:
+        """The log, its first write held until the others are queued."""
+
+        def append(self, events: Any, **kw: Any) -> Any:
+            started.set()
+            release.wait(10)
+            return log.append(events, **kw)
+
+    async def scenario() -> list[Any]:
+        committer = GroupCommitter(HeldLog())  # type: ignore[arg-type]
+        await committer.start()
+        first = asyncio.ensure_future(committer.append([registered(new_id())]))
+        while not started.is_set():
+            await asyncio.sleep(0.001)
+        queued = asyncio.gather(
+            committer.append([registered(new_id())]),
+            committer.append([registered(moved)], expected={moved: 0}),
+            committer.append([registered(new_id())]),
+            return_exceptions=True,
+        )
+        await asyncio.sleep(0.01)
+        release.set()
+        answers = [await first, *(await queued)]
+        await committer.stop()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert isinstance(answers[2], VersionConflictError)
+    assert [len(a) for i, a in enumerate(answers) if i != 2] == [1, 1, 1]
+    assert api.logged() == 4
+
+
+def test_an_event_posted_in_an_older_version_is_upcast_and_logged_as_the_current(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid)
+    v1 = {"type": "customer.login", "version": 1, "payload": {"channel": "web", "success": False}}
+    r = api.post(f"/v1/customers/{cid}/events", json=v1)
+    assert r.status_code == 202, r.text
+    r = api.post("/v1/events", json=[v1 | {"subjectId": cid}])
+    assert r.status_code == 202, r.text
+    logins = [e.event for e in api.runtime.log.read_subject(cid) if e.event.type == v1["type"]]
+    assert [e.version for e in logins] == [EVENT_TYPES["customer.login"].version] * 2
+    assert [e.payload.outcome for e in logins] == ["failed", "failed"]  # type: ignore[attr-defined]
+    api.project()
+    assert api.get(f"/v1/customers/{cid}").json()["behaviour"]["failedLoginCount"] == 2
+    newer = api.post(f"/v1/customers/{cid}/events", json=v1 | {"version": 3})
+    assert newer.status_code == 400 and newer.json()["errors"][0]["field"] == "version"
+    garbled = v1 | {"payload": {"channel": "web", "success": "perhaps"}}
+    r = api.post(f"/v1/customers/{cid}/events", json=garbled)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "payload"
+
+
+def test_errors_keep_their_exact_wording(api: Api) -> None:
+    cid = new_id()
+    r = api.post(f"/v1/customers/{cid}/events", json=txn("-5"))
+    assert r.json()["detail"] == "invalid request: payload.amount: Input should be greater than 0"
+    r = api.post(f"/v1/customers/{cid}/events", json={"type": "queue.joined", "payload": {}})
+    assert r.json()["errors"] == [
+        {
+            "field": "type",
+            "message": "queue.joined is a branch event; "
+            "post it to /v1/branches/{id}/events or /v1/events",
+        }
+    ]
+    r = api.post(
+        f"/v1/customers/{cid}/events", json=registration(subjectId=new_id()) | {"version": 7}
+    )
+    assert r.json()["errors"] == [
+        {"field": "version", "message": "customer.registered has version 1; 7 is not supported"}
+    ]
+    batch = [registration(subjectId=cid), login_event(), registration(subjectId=cid, x=1)]
+    r = api.post("/v1/events", json=batch)
+    assert r.json()["detail"] == (
+        "invalid batch (3 events, none logged): [1].subjectId: is required: the customer id "
+        "(a UUID) (and 1 more)"
+    )
+    assert r.json()["errors"][1] == {"field": "[2].x", "message": "Extra inputs are not permitted"}
+    r = api.post("/v1/events", content=b"[1,", headers={"Content-Type": "application/json"})
+    assert r.json()["detail"].startswith("the body is not valid JSON: Expecting value: line 1")
+    assert r.json()["title"] == "Malformed JSON"
+    assert api.logged() == 0
+
+
+def test_a_large_batch_with_money_as_json_numbers_is_logged_exactly(api: Api) -> None:
+    cid = new_id()
+    api.post(f"/v1/customers/{cid}/events", json=registration())
+    amounts = ["0.1", "14523.50", "1e-2", "1234567890123456.78", "7"]
+    items = [
+        b'{"type":"account.balance_changed","subjectId":"%s","occurredAt":"2025-09-15T1%d:00:00Z",'
+        b'"payload":{"accountId":"ACC123","balance":%s}}' % (cid.encode(), i, amount.encode())
+        for i, amount in enumerate(amounts)
+    ]
+    items += [orjson.dumps(txn("1.00", minutes=i) | {"subjectId": cid}) for i in range(400)]
+    r = api.post("/v1/events", content=b"[" + b",".join(items) + b"]", headers=JSON_HEADERS)
+    assert r.status_code == 202, r.text
+    BatchReceiptPublic.model_validate(r.json())
+    assert [e["offset"] for e in r.json()["events"]][:2] == [1, 2]
+    balances = [
+        e.event.payload.balance  # type: ignore[attr-defined]
+        for e in api.runtime.log.read_subject(cid)
+        if e.event.type == "account.balance_changed"
+    ]
+    assert [str(b) for b in balances] == ["0.10", "14523.50", "0.01", "1234567890123456.78", "7.00"]
+
+
+def test_openapi_shows_expected_version_and_the_409_of_event_posting(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["EventIn"]["properties"]["expectedVersion"]["anyOf"][0]["minimum"] == 0
+    conflict = schemas["VersionConflictProblemPublic"]["properties"]
+    assert {"subjectId", "expectedVersion", "actualVersion"} <= set(conflict)
+    for path in (
+        "/v1/customers/{customerId}/events",
+        "/v1/branches/{branchId}/events",
+        "/v1/events",
+    ):
+        response = spec["paths"][path]["post"]["responses"]["409"]
+        ref = response["content"]["application/problem+json"]["schema"]["$ref"]
+        assert ref.endswith("/VersionConflictProblemPublic")

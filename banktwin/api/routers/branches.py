@@ -10,13 +10,14 @@ from pydantic import AwareDatetime
 
 from banktwin.api.deps import ReaderDep, WriterDep
 from banktwin.api.ingest import ingest_one
-from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
+from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, conflict_doc, event_receipt_doc
 from banktwin.api.problems import Problem
 from banktwin.api.rendering import JsonResponse
 from banktwin.api.schemas import BranchStatePublic
 from banktwin.api.views import branch_view
 from banktwin.domain.branch import BranchTwin
 from banktwin.domain.events import SubjectKind
+from banktwin.intake import SubjectScope
 from banktwin.projector.as_of import twin_as_of
 
 router = APIRouter(prefix="/branches", tags=["branches"])
@@ -51,7 +52,11 @@ def get_branch_state(
 @router.post(
     "/{branchId}/events",
     status_code=202,
-    responses={202: event_receipt_doc(), **PROBLEMS(400, 401, 403, 413, 415, 503)},
+    responses={
+        202: event_receipt_doc(),
+        **PROBLEMS(400, 401, 403, 413, 415, 503),
+        **conflict_doc(),
+    },
     openapi_extra=EVENT_BODY,
 )
 async def post_branch_event(
@@ -61,4 +66,6 @@ async def post_branch_event(
 ) -> JsonResponse:
     """Push a branch, queue or loan-application event (loan events name the application in
     subjectId)."""
-    return await ingest_one(request, caller, (SubjectKind.BRANCH, str(branchId)))
+    return await ingest_one(
+        request, caller, SubjectScope(SubjectKind.BRANCH, str(branchId), "the URL")
+    )

@@ -13,7 +13,7 @@ from banktwin.api.auth import READ
 from banktwin.api.deps import ReaderDep, Services, WriterDep, caller_of
 from banktwin.api.ingest import ingest_one
 from banktwin.api.lean_params import LeanParam, lean_openapi, read_params
-from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, event_receipt_doc
+from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, conflict_doc, event_receipt_doc
 from banktwin.api.paging import PAGE_HEADERS_DOC, Limit, Offset, paged_response
 from banktwin.api.problems import Problem
 from banktwin.api.rendering import JsonResponse, render_json
@@ -23,6 +23,7 @@ from banktwin.api.views import customer_view, transaction_view
 from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
+from banktwin.intake import SubjectScope
 from banktwin.projector.as_of import twin_as_of
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -128,7 +129,11 @@ def list_transactions(
 @router.post(
     "/{customerId}/events",
     status_code=202,
-    responses={202: event_receipt_doc(), **PROBLEMS(400, 401, 403, 413, 415, 503)},
+    responses={
+        202: event_receipt_doc(),
+        **PROBLEMS(400, 401, 403, 413, 415, 503),
+        **conflict_doc(),
+    },
     openapi_extra=EVENT_BODY,
 )
 async def post_customer_event(
@@ -137,4 +142,6 @@ async def post_customer_event(
     caller: WriterDep,
 ) -> JsonResponse:
     """Push a new event about a customer to the twin (202 once it is durably logged)."""
-    return await ingest_one(request, caller, (SubjectKind.CUSTOMER, str(customerId)))
+    return await ingest_one(
+        request, caller, SubjectScope(SubjectKind.CUSTOMER, str(customerId), "the URL")
+    )

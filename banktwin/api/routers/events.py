@@ -2,65 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from banktwin.api.body import JSON, NDJSON, read_body, require_media_type
 from banktwin.api.deps import ReaderDep, WriterDep
-from banktwin.api.event_input import parse_json, parse_ndjson
-from banktwin.api.ingest import accepted, receipt
-from banktwin.api.openapi_docs import BATCH_BODY, PROBLEMS, batch_receipt_doc
-from banktwin.api.problems import FieldError, Problem, invalid
+from banktwin.api.ingest import append, batch_receipt
+from banktwin.api.openapi_docs import BATCH_BODY, PROBLEMS, batch_receipt_doc, conflict_doc
 from banktwin.api.rendering import JsonResponse
-from banktwin.domain.events import EVENT_TYPES, Event
+from banktwin.domain.events import EVENT_TYPES
 
 router = APIRouter(tags=["events"])
-MAX_REPORTED_ERRORS = 50
 
 
 @router.post(
     "/events",
     status_code=202,
-    responses={202: batch_receipt_doc(), **PROBLEMS(400, 401, 403, 413, 415, 503)},
+    responses={
+        202: batch_receipt_doc(),
+        **PROBLEMS(400, 401, 403, 413, 415, 503),
+        **conflict_doc(),
+    },
     openapi_extra=BATCH_BODY,
 )
-async def post_events(request: Request, caller: WriterDep) -> JsonResponse:
+async def post_events(request: Request, caller: WriterDep) -> Response:
     """Push many events at once (JSON array or NDJSON); either all are logged or none."""
     services = caller.services
     kind = require_media_type(request, (JSON, *NDJSON))
     body = await read_body(request, services.settings.max_batch_bytes)
-    items: Any = parse_json(body) if kind == JSON else parse_ndjson(body)
-    if not isinstance(items, list):
-        raise invalid([FieldError("body", "send a JSON array of events (or NDJSON)")])
-    if not items:
-        raise invalid([FieldError("body", "the batch holds no events")])
-    events: list[Event] = []
-    errors: list[FieldError] = []
-    for index, raw in enumerate(items):
-        try:
-            events.append(
-                services.events.read(
-                    raw, prefix=f"[{index}]", default_source=caller.principal.client_id
-                )
-            )
-        except Problem as problem:
-            errors.extend(problem.errors)
-            if len(errors) >= MAX_REPORTED_ERRORS:
-                break
-    if errors:
-        raise invalid(
-            errors[:MAX_REPORTED_ERRORS], what=f"batch ({len(items)} events, none logged)"
-        )
-    results = await services.committer.append(events)
-    duplicates = sum(r.duplicate for r in results)
-    return accepted(
-        {
-            "accepted": len(results) - duplicates,
-            "duplicates": duplicates,
-            "events": [receipt(r) for r in results],
-        }
-    )
+    source = caller.principal.client_id
+    if kind == JSON:
+        submission = services.events.batch_from_json(body, source=source)
+    else:
+        submission = services.events.batch_from_ndjson(body, source=source)
+    results = await append(caller, submission)
+    return Response(batch_receipt(results), status_code=202, media_type="application/json")
 
 
 @router.get("/event-types", responses=PROBLEMS(401, 403))

@@ -30,7 +30,7 @@ async def healthz() -> JsonResponse:
     responses={503: {"model": ReadinessPublic, "description": "The log or the store is down."}},
 )
 def readyz(services: ServicesDep) -> JsonResponse:
-    """Readiness: the event log and state store answer; reports the projector's lag."""
+    """Readiness: the event log and state store answer; reports every consumer's lag."""
     checks: dict[str, str] = {}
     for name, component in (("log", services.log), ("store", services.store)):
         try:
@@ -42,11 +42,19 @@ def readyz(services: ServicesDep) -> JsonResponse:
     ready = all(v == "ok" for v in checks.values())
     body: dict[str, object] = {"status": "ready" if ready else "unavailable", "checks": checks}
     if ready:
-        status = services.projector.status
-        body["projector"] = {
-            "lag": services.projector.lag(),
-            "running": status.running,
-            "eventsApplied": status.events_applied,
-            "lastError": status.last_error_kind,
-        }
+        runtime = services.runtime
+        now = services.clock()
+        body["consumers"] = [
+            {
+                "name": name,
+                "lag": lag.events,
+                "lagSeconds": lag.seconds,
+                "runsIn": runtime.runs_consumers_in if name in runtime.selected else "elsewhere",
+                "running": consumer.status.running,
+                "eventsApplied": consumer.status.events_applied,
+                "lastError": consumer.status.last_error_kind,
+            }
+            for name, consumer in runtime.consumers.items()
+            for lag in (consumer.lag_now(now),)
+        ]
     return JsonResponse(body, status_code=200 if ready else 503)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 
 import pytest
@@ -228,9 +228,11 @@ class RecordingLog(InMemoryEventLog):
         super().__init__()
         self.appends: list[int] = []
 
-    def append(self, events: Sequence[Event]) -> list[AppendResult]:
+    def append(
+        self, events: Sequence[Event], *, expected: Mapping[str, int] | None = None
+    ) -> list[AppendResult]:
         self.appends.append(len(events))
-        return super().append(events)
+        return super().append(events, expected=expected)
 
 
 def test_events_that_derive_nothing_append_nothing() -> None:

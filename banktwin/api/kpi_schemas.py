@@ -1,0 +1,67 @@
+"""Response schema of ``GET /v1/kpis`` (for the OpenAPI page; the handler renders views)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from banktwin.api.schemas import Money, Public
+
+
+class CompletenessPublic(Public):
+    percent: float = Field(
+        description="Profile facts known, as a percent of the facts complete profiles have, "
+        "over all customers (name, date of birth, email, address, phone, consent, an "
+        "account, a credit score)."
+    )
+    target: float = Field(description="The seed's KPI: 95 %.")
+    meets_target: bool
+    customers: int
+    complete_customers: int = Field(description="Customers whose profile has every fact.")
+
+
+class EventCountPublic(Public):
+    minute: str = Field(
+        description="UTC minute the events were recorded in.", examples=["2026-11-30T09:41"]
+    )
+    type: str
+    source: str
+    count: int
+
+
+class TransactionSumPublic(Public):
+    hour: str = Field(
+        description="UTC hour the transactions occurred in.", examples=["2026-11-30T09"]
+    )
+    channel: str
+    direction: str
+    currency: str
+    count: int
+    amount: Money
+
+
+class HourSamplePublic(Public):
+    hour: str = Field(description="UTC hour (by the time events occurred).")
+    completeness_percent: float
+    customers: int
+    complete_customers: int
+    open_alerts: dict[str, int]
+
+
+class KpisPublic(Public):
+    as_of: str = Field(description="When the figures were read (UTC).")
+    data_completeness: CompletenessPublic
+    open_alerts: dict[str, int] = Field(description="Open fraud alerts by severity.")
+    events: int = Field(description="Events counted (all types, all sources).")
+    transactions: int = Field(description="Transactions counted.")
+    events_per_minute: list[EventCountPublic] = Field(
+        description="Events per type and source per minute, over the last `minutes`."
+    )
+    transactions_per_hour: list[TransactionSumPublic] = Field(
+        description="Transactions and amounts per channel, direction and currency per hour, "
+        "over the last `hours`."
+    )
+    history: list[HourSamplePublic] = Field(
+        description="Completeness and open alerts as they stood at the end of each hour, over "
+        "the last `hours`."
+    )
+    lag: int = Field(description="Events logged that the KPIs do not count yet.")

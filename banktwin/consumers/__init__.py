@@ -1,0 +1,1 @@
+"""The consumer runtime every engine of the log runs on (see ``docs/architecture.md``)."""

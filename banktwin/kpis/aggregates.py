@@ -1,0 +1,245 @@
+"""Bank-wide KPIs, as pure aggregates of events (no I/O: the engine loads and stores them).
+
+Every aggregate belongs to one log partition: a partition's consumer is its only writer, so
+consumers that split the partitions between processes never write the same key, and a reader
+adds the partitions up. What is kept, per partition:
+
+- **totals**: customers, the completeness facts they have (the seed's 95 % target), events and
+  transactions counted, open fraud alerts by severity, and the event-time watermark;
+- **events per minute** by type and source, by the log's recording time (what arrived when);
+- **transactions per hour** by channel, direction and currency — count and amount — by the
+  time they occurred;
+- **history**: the totals each time the watermark (the latest occurrence time seen) leaves an
+  hour, so the dashboard can draw completeness and open alerts over time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from banktwin.domain.completeness import ALL_FACTS, FACT_EVENT_TYPES, fact_count, facts_after
+from banktwin.domain.events import Event, SubjectKind
+from banktwin.domain.payloads.account import TransactionPosted
+from banktwin.domain.payloads.insight import AlertStatus, FraudAlertRaised, FraudAlertStatusChanged
+
+ALERT_EVENT_TYPES = frozenset({"fraud.alert_raised", "fraud.alert_status_changed"})
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def minute_of(moment: datetime) -> str:
+    """The key of a minute: ``2026-11-30T09:41`` (UTC; fixed width, so keys sort by time)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def hour_of(moment: datetime) -> str:
+    """The key of an hour: ``2026-11-30T09`` (UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+class _KeyCache:
+    """Minute and hour keys by the time's whole minute or hour since the epoch: formatting a
+    time costs a microsecond, and a batch has few distinct minutes but many events."""
+
+    def __init__(self) -> None:
+        self._minutes: dict[int, str] = {}
+        self._hours: dict[int, str] = {}
+
+    def minute(self, moment: datetime) -> str:
+        n = int(moment.timestamp()) // 60
+        key = self._minutes.get(n)
+        if key is None:
+            key = self._minutes[n] = minute_of(moment)
+        return key
+
+    def hour(self, moment: datetime) -> str:
+        n = int(moment.timestamp()) // 3600
+        key = self._hours.get(n)
+        if key is None:
+            key = self._hours[n] = hour_of(moment)
+        return key
+
+
+@dataclass
+class Totals:
+    """A partition's running totals."""
+
+    customers: int = 0
+    facts: int = 0
+    """Completeness facts known, summed over the customers."""
+    complete_customers: int = 0
+    """Customers with every fact (the seed's profile completeness target is 95 %)."""
+    events: int = 0
+    transactions: int = 0
+    open_alerts: dict[str, int] = field(default_factory=dict)
+    watermark: datetime | None = None
+    """The latest time an event of this partition occurred at."""
+
+    def copy(self) -> Totals:
+        return Totals(
+            self.customers,
+            self.facts,
+            self.complete_customers,
+            self.events,
+            self.transactions,
+            dict(self.open_alerts),
+            self.watermark,
+        )
+
+
+@dataclass
+class Snapshot:
+    """The totals that are drawn over time, as they stood when an hour ended."""
+
+    customers: int
+    facts: int
+    complete_customers: int
+    open_alerts: dict[str, int]
+
+    @classmethod
+    def of(cls, totals: Totals) -> Snapshot:
+        return cls(
+            totals.customers, totals.facts, totals.complete_customers, dict(totals.open_alerts)
+        )
+
+
+@dataclass
+class AlertState:
+    severity: str
+    open: bool
+
+
+TransactionKey = tuple[str, str, str]
+"""Channel, direction, currency."""
+
+
+@dataclass
+class TransactionSums:
+    """How many transactions of one kind, and their amount."""
+
+    count: int = 0
+    amount: Decimal = Decimal(0)
+
+    def add(self, other: TransactionSums) -> None:
+        self.count += other.count
+        self.amount += other.amount
+
+
+@dataclass
+class PartitionKpis:
+    """One partition's aggregates that a batch of events touches, loaded by the engine
+    before :meth:`count` runs (``None`` entries: not stored yet)."""
+
+    totals: Totals
+    customers: dict[str, int | None] = field(default_factory=dict)
+    """Known facts per customer id (a bit mask, see ``domain/completeness.py``)."""
+    alerts: dict[str, AlertState | None] = field(default_factory=dict)
+    events_per_minute: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    """Events counted since the last commit (added to what is stored when committed)."""
+    transactions_per_hour: dict[str, dict[TransactionKey, TransactionSums]] = field(
+        default_factory=dict
+    )
+    """Transactions counted since the last commit: count and amount (added on commit)."""
+    history: dict[str, Snapshot] = field(default_factory=dict)
+    """Snapshots taken in this batch, by hour."""
+    changed: set[str] = field(default_factory=set)
+    """Which customers and alerts changed (``customer/…``, ``alert/…``)."""
+    _keys: _KeyCache = field(default_factory=_KeyCache)
+
+    def count(self, event: Event) -> None:
+        """Fold one event into the aggregates. The customer and alert it names must be loaded
+        (see :func:`keys_needed`)."""
+        totals = self.totals
+        self._advance_watermark(event.occurred_at)
+        totals.events += 1
+        assert event.recorded_at is not None, "events read from the log carry their recording"
+        per_type = self.events_per_minute.setdefault(self._keys.minute(event.recorded_at), {})
+        key = (event.type, event.source)
+        per_type[key] = per_type.get(key, 0) + 1
+        kind = event.type
+        if event.subject_kind is SubjectKind.CUSTOMER:
+            self._count_facts(event)
+        if kind == "transaction.posted":
+            self._count_transaction(event)
+        elif kind in ALERT_EVENT_TYPES:
+            self._count_alert(event)
+
+    def _advance_watermark(self, occurred: datetime) -> None:
+        totals = self.totals
+        mark = totals.watermark
+        if mark is None:
+            totals.watermark = occurred
+        elif occurred > mark:
+            if self._keys.hour(occurred) != self._keys.hour(mark):
+                # The hour of the watermark is over: keep how things stood at its end.
+                self.history[self._keys.hour(mark)] = Snapshot.of(totals)
+            totals.watermark = occurred
+
+    def _count_facts(self, event: Event) -> None:
+        """A customer is counted from their first event (as the twin has one from then), and
+        their facts follow the events that change them."""
+        customer = event.subject_id
+        before = self.customers.get(customer)
+        after = facts_after(before or 0, event) if event.type in FACT_EVENT_TYPES else before or 0
+        if before is not None and after == before:
+            return
+        totals = self.totals
+        if before is None:
+            totals.customers += 1
+            before = 0
+        totals.facts += fact_count(after) - fact_count(before)
+        totals.complete_customers += (after == ALL_FACTS) - (before == ALL_FACTS)
+        self.customers[customer] = after
+        self.changed.add(f"customer/{customer}")
+
+    def _count_transaction(self, event: Event) -> None:
+        p = event.payload
+        assert isinstance(p, TransactionPosted)
+        self.totals.transactions += 1
+        hour = self.transactions_per_hour.setdefault(self._keys.hour(event.occurred_at), {})
+        key = (p.channel.value, p.direction.value, p.currency)
+        sums = hour.get(key)
+        if sums is None:
+            hour[key] = TransactionSums(1, p.amount)
+        else:
+            sums.count += 1
+            sums.amount += p.amount
+
+    def _count_alert(self, event: Event) -> None:
+        p = event.payload
+        open_alerts = self.totals.open_alerts
+        if isinstance(p, FraudAlertRaised):
+            if self.alerts.get(p.alert_id) is not None:
+                return  # raised before: counted once
+            severity = p.severity.value
+            self.alerts[p.alert_id] = AlertState(severity, open=True)
+            open_alerts[severity] = open_alerts.get(severity, 0) + 1
+            self.changed.add(f"alert/{p.alert_id}")
+            return
+        assert isinstance(p, FraudAlertStatusChanged)
+        alert = self.alerts.get(p.alert_id)
+        if alert is None or not alert.open:
+            return  # never raised, or settled: the twin ignores the update too
+        now_open = AlertStatus(p.status).is_open
+        if not now_open:
+            open_alerts[alert.severity] = open_alerts.get(alert.severity, 0) - 1
+            alert.open = False
+            self.changed.add(f"alert/{p.alert_id}")
+
+    def close_batch(self) -> None:
+        """Record the current hour's snapshot as it stands (later batches may update it)."""
+        mark = self.totals.watermark
+        if mark is not None:
+            self.history[hour_of(mark)] = Snapshot.of(self.totals)
+
+
+def keys_needed(event: Event) -> tuple[str | None, str | None]:
+    """The customer and alert whose stored state folding ``event`` reads, if any."""
+    customer = event.subject_id if event.subject_kind is SubjectKind.CUSTOMER else None
+    alert = None
+    if event.type in ALERT_EVENT_TYPES:
+        payload = event.payload
+        assert isinstance(payload, FraudAlertRaised | FraudAlertStatusChanged)
+        alert = payload.alert_id
+    return customer, alert
