@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +66,35 @@ class ThreadLocalConnections:
         self._local = threading.local()
 
 
+WRITE_LOCK_POLL_S = 0.0005
+"""How often a writer looks again at a file another connection is writing (see
+:func:`begin_immediate`)."""
+
+
+def begin_immediate(conn: sqlite3.Connection, timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    """``BEGIN IMMEDIATE``, waiting for another connection's write to end by looking again
+    every half millisecond. SQLite's own busy handler sleeps in growing steps (1, 2, 5 … up to
+    100 ms at a time), so a writer waiting on two consumer processes that share a state file
+    overslept locks released long before: the tail of freshness (docs/performance.md).
+
+    Raises:
+        sqlite3.OperationalError: still locked after ``timeout_s``, or another error.
+    """
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(WRITE_LOCK_POLL_S)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+
+
 def in_write_transaction(
     conn: sqlite3.Connection, lock: threading.Lock, work: Callable[[sqlite3.Connection], None]
 ) -> None:
@@ -72,7 +102,7 @@ def in_write_transaction(
     lock is taken first, so nothing read inside can change before the commit); rolled back if
     it raises. ``lock`` keeps this process's threads from sharing the connection meanwhile."""
     with lock:
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn)
         try:
             work(conn)
             conn.execute("COMMIT")

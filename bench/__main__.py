@@ -1,7 +1,7 @@
 """Run the benchmarks, print one JSON document, keep it in ``bench/results/``.
 
 python -m bench [--events 300000] [--replay-events 1000000]
-                [--only ingest,http,replay,http_ingest]
+                [--only ingest,http,replay,http_ingest,freshness]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rich.console import Console
 from banktwin.adapters import open_event_log, open_state_store
 from banktwin.config import load_settings
 from banktwin.projector.projector import Projector
-from bench import http_ingest, http_read, ingest, replay
+from bench import freshness, http_ingest, http_read, ingest, replay
 from bench.workload import simulated_events
 
 RESULTS = Path(__file__).parent / "results"
@@ -51,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=300_000, help="events for the ingest run")
     parser.add_argument("--replay-events", type=int, default=1_000_000)
-    parser.add_argument("--only", default="ingest,http,replay,http_ingest")
+    parser.add_argument("--only", default="ingest,http,replay,http_ingest,freshness")
     args = parser.parse_args()
     only = set(args.only.split(","))
     console = Console(stderr=True)
@@ -80,6 +80,9 @@ def main() -> None:
                 internal_mix_events_per_s=internal_ingest,
             )
         )
+    if "freshness" in only:
+        console.print("freshness: serving, streaming and probing…")
+        results["benchmarks"].append(freshness.run())
     text = json.dumps(results, indent=2)
     print(text)
     RESULTS.mkdir(exist_ok=True)

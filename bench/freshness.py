@@ -28,7 +28,7 @@ import orjson
 
 BACKGROUND_CUSTOMERS = 200
 BATCH = 50
-PROBES = 80
+PROBES = 200
 PROBE_GAP_S = 0.05
 SECRET = "bench-signing-key-0123456789abcdef0123"
 CLIENT = ("bench", "bench-secret-0123")
@@ -99,7 +99,10 @@ def _probe(client: httpx.Client, customer: str) -> list[float]:
     return latencies
 
 
-def _measure(data_dir: Path, processes: str, rate: int) -> dict[str, Any]:
+def _measure(
+    data_dir: Path, processes: str, rate: int, settings: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One round; ``settings``: more ``BANKTWIN_*`` variables for the server (to try one)."""
     port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("BANKTWIN_")},
@@ -110,6 +113,7 @@ def _measure(data_dir: Path, processes: str, rate: int) -> dict[str, Any]:
     }
     if processes:
         env["BANKTWIN_CONSUMER_PROCESSES"] = processes
+    env.update(settings or {})
     server = subprocess.Popen(
         [sys.executable, "-m", "banktwin", "serve", "--port", str(port)],
         env=env,
@@ -161,6 +165,7 @@ def _measure(data_dir: Path, processes: str, rate: int) -> dict[str, Any]:
         "background_events_per_s": rate,
         "probes": len(ordered),
         "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(ordered[int(0.95 * len(ordered))], 1),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1),
         "max_ms": round(ordered[-1], 1),
     }

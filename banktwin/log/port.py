@@ -107,7 +107,7 @@ class EventLog(Protocol):
     def subject_version(self, subject_id: str) -> int:
         """How many events of ``subject_id`` the log holds (0 for an unknown subject): the
         version an expected-version append names. A twin that has applied every event of its
-        subject shows the same number (``eventsApplied``)."""
+        subject shows the same number (``version`` in the API)."""
         ...
 
     def watch(self, on_append: Callable[[], None]) -> LogWatch:

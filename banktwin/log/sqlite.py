@@ -32,7 +32,12 @@ from banktwin.log.partitioners import (
 )
 from banktwin.log.port import AppendResult, LoggedEvent, LogWatch, subject_hash
 from banktwin.log.sqlite_wake import SqliteLogWatches
-from banktwin.sqlite_connection import ThreadLocalConnections, connect_sqlite, sqlite_errors
+from banktwin.sqlite_connection import (
+    ThreadLocalConnections,
+    begin_immediate,
+    connect_sqlite,
+    sqlite_errors,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_meta (
@@ -108,7 +113,7 @@ def _settle_meta(conn: sqlite3.Connection, partitions: int) -> tuple[int, str]:
     query = "SELECT key, value FROM log_meta WHERE key IN ('partitions', 'partitioner')"
     meta = dict(conn.execute(query).fetchall())
     if len(meta) < 2:  # under the write lock: two processes opening a new log agree
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn)
         try:
             meta = dict(conn.execute(query).fetchall())
             if "partitioner" not in meta:
@@ -216,7 +221,7 @@ class SqliteEventLog:
         with self._write_lock, sqlite_errors("append to the event log"):
             conn = self._writer
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                begin_immediate(conn)
                 if expected:  # only a conditional append looks ids up and counts first
                     known = self._existing(conn, encoded)
                     self._check(conn, encoded, known, expected)
@@ -225,7 +230,7 @@ class SqliteEventLog:
                     results = self._insert(conn, encoded, known={})
                     if results is None:  # some ids were logged before: look them up, retry
                         conn.execute("ROLLBACK")
-                        conn.execute("BEGIN IMMEDIATE")
+                        begin_immediate(conn)
                         results = self._insert(conn, encoded, self._existing(conn, encoded))
                 assert results is not None, "ids checked under the write lock"
                 conn.execute("COMMIT")
