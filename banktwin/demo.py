@@ -140,6 +140,10 @@ def _print_banner(
     branch = sim.sample_branch_id()
     if branch is not None:
         lines.append(f'  curl -H "Authorization: Bearer $TOKEN" {base}/v1/branches/{branch}/state')
+    lines.append(
+        f'  curl -H "Authorization: Bearer $TOKEN" "{base}/v1/kpis?minutes=15&hours=72"'
+        "   # bank-wide KPIs"
+    )
     lines += [
         "",
         "Stop with Ctrl+C.",
