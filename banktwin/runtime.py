@@ -197,6 +197,6 @@ class Runtime:
 
     def close(self) -> None:
         self.stop_in_background()
-        for resource in ("log", "store", "kv"):
-            if hasattr(self, resource):
-                getattr(self, resource).close()
+        self.log.close()
+        self.store.close()
+        self.kv.close()

@@ -12,7 +12,6 @@ consumers in processes of their own (what ``serve`` does by default: the log wak
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,8 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.server_process import free_port, wait_ready
+
 BACKGROUND_CUSTOMERS = 200
 BATCH = 50
 PROBES = 200
@@ -33,12 +34,6 @@ PROBE_GAP_S = 0.05
 SECRET = "bench-signing-key-0123456789abcdef0123"
 CLIENT = ("bench", "bench-secret-0123")
 RATES = (2000, 8000)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _transaction(customer: str, n: int) -> dict[str, Any]:
@@ -103,7 +98,7 @@ def _measure(
     data_dir: Path, processes: str, rate: int, settings: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """One round; ``settings``: more ``BANKTWIN_*`` variables for the server (to try one)."""
-    port = _free_port()
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("BANKTWIN_")},
         "BANKTWIN_DATA_DIR": str(data_dir),
@@ -122,7 +117,7 @@ def _measure(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base)
+        wait_ready(base, "/readyz")
         token = httpx.post(
             f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=CLIENT
         ).json()["access_token"]
@@ -169,18 +164,6 @@ def _measure(
         "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1),
         "max_ms": round(ordered[-1], 1),
     }
-
-
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the server did not start")
 
 
 def run() -> dict[str, Any]:

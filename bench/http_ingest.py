@@ -35,6 +35,7 @@ from banktwin.config import load_settings
 from banktwin.domain.events import Event
 from banktwin.wire import event_to_wire
 from bench.ingest import _applied, _per_event_us, _tree_cpu_s, pipelined
+from bench.server_process import free_port, wait_ready
 from bench.workload import simulated_events
 
 BATCH = 2000
@@ -62,12 +63,6 @@ def transaction_events(count: int) -> list[Event]:
     return [e for e in events if e.type == "transaction.posted"][:count]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _environment(data_dir: Path, port: int) -> dict[str, str]:
     return {
         **os.environ,
@@ -77,17 +72,6 @@ def _environment(data_dir: Path, port: int) -> dict[str, str]:
         "BANKTWIN_CLIENTS": f"{CLIENT[0]}:{CLIENT[1]}:digitaltwin.write",
         "BANKTWIN_RUN_CONSUMERS": "false",  # the worker projects, as --no-consumers says
     }
-
-
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start")
 
 
 class _Poster:
@@ -161,7 +145,7 @@ def _cpu_delta(before: float | None, after: float | None) -> float | None:
 def served(events: list[Event], data_dir: Path, connections: int = CONNECTIONS) -> HttpRun:
     """Post ``events`` to ``banktwin serve`` while ``banktwin worker`` projects them."""
     bodies = encode_batches(events)
-    port = _free_port()
+    port = free_port()
     env = _environment(data_dir, port)
     banktwin = [sys.executable, "-m", "banktwin"]
     server, worker = (
@@ -173,7 +157,7 @@ def served(events: list[Event], data_dir: Path, connections: int = CONNECTIONS) 
     store = None
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base)
+        wait_ready(base)
         token = httpx.post(
             f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=CLIENT
         ).json()["access_token"]

@@ -9,26 +9,19 @@ better round of each is kept, to damp the noise of a shared 2-core machine.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.load import generate_load
+from bench.server_process import free_port, wait_ready
 
 SECRET = "bench-signing-key-0123456789abcdef0123"
 CLIENT = ("bench", "bench-secret-0123")
 TARGET_RATIO = 0.6
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(data_dir: Path, port: int, view_cache: bool) -> subprocess.Popen[bytes]:
@@ -38,7 +31,7 @@ def _serve(data_dir: Path, port: int, view_cache: bool) -> subprocess.Popen[byte
         "BANKTWIN_DATA_DIR": str(data_dir),
         "BANKTWIN_TOKEN_SECRET": SECRET,
         "BANKTWIN_CLIENTS": f"{CLIENT[0]}:{CLIENT[1]}:digitaltwin.read",
-        "BANKTWIN_RUN_PROJECTOR": "false",
+        "BANKTWIN_RUN_CONSUMERS": "false",
     }
     command = [
         sys.executable,
@@ -57,26 +50,15 @@ def _serve(data_dir: Path, port: int, view_cache: bool) -> subprocess.Popen[byte
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start")
-
-
 def run(
     data_dir: Path, customer_ids: list[str], *, view_cache: bool = True, seconds: float = 6.0
 ) -> dict[str, Any]:
     """Serve ``data_dir`` and load it; with ``view_cache`` off every read renders anew."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = _serve(data_dir, port, view_cache)
     try:
-        _wait_ready(base)
+        wait_ready(base)
         token = httpx.post(
             f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=CLIENT
         ).json()["access_token"]
