@@ -65,10 +65,12 @@ def _with(mask: int, fact: str, present: bool) -> int:
 def facts_after(mask: int, event: Event) -> int:
     """The facts known after ``event``, given the facts known before (``mask``).
 
-    It follows the customer rules exactly as :func:`missing_facts` sees their result (a test
-    folds generated histories both ways): registration states every profile fact and records
-    consent, a profile update sets or clears (``null``) the facts it names, any account event
-    creates the account, a credit report gives a score. Other events change nothing.
+    It follows the customer rules exactly as :func:`missing_facts` sees their result, for
+    events in time order (a test folds generated histories both ways): registration states
+    every profile fact and records consent, a profile update sets or clears (``null``) the
+    facts it names, any account event creates the account, a credit report gives a score.
+    Other events change nothing. A mask keeps no times, so a profile event that arrives late
+    sets or clears its facts as if it were the newest (docs/events.md, "Arrival order").
     """
     kind = event.type
     if kind in _ACCOUNT_EVENTS:

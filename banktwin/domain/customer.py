@@ -1,17 +1,24 @@
 """The customer twin: profile, consent, accounts, activity aggregates, behaviour and scores.
 
+Every field is a function of the set of events applied, not of their order (docs/events.md,
+"Arrival order"): absolute values carry the time they were set, collections are kept in an
+order of their own (ids, times).
+
 The transactions themselves are rows the store keeps beside the twin (``records.py``), read
-newest first: a twin that carried its recent transactions was twice the size, and writing it
-was most of a projector's cost (docs/performance.md).
+newest first: the twin is written whole at every commit that changes it, so it holds their
+aggregates only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from banktwin.domain.balance import NO_BOOK, BalanceBook
+from banktwin.domain.events import Event
 from banktwin.domain.spending import NO_SPENDING, SpendingLedger
 
 
@@ -28,10 +35,17 @@ class Account(NamedTuple):
     type: str | None
     """``None`` until ``account.opened`` arrives (a transaction may come first)."""
     currency: str
+    """The opening's; until it arrives, the transactions' (``XXX`` if none yet)."""
     balance: Decimal
+    """What ``book`` makes (kept here, as it is read far more often than it changes)."""
     status: str
     opened_at: datetime | None
+    """When the account opened (the newest ``account.opened``'s time); it also times the
+    type and currency the opening gave."""
     updated_at: datetime
+    status_at: datetime | None = None
+    """When ``status`` was set (``None``: never, the account is taken as active)."""
+    book: BalanceBook = NO_BOOK
 
 
 class Device(NamedTuple):
@@ -39,6 +53,8 @@ class Device(NamedTuple):
     platform: str | None
     first_seen: datetime
     last_seen: datetime
+    platform_at: datetime | None = None
+    """When the sighting that named ``platform`` occurred."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +71,10 @@ class Behaviour:
     last_login_channel: str | None = None
     last_login_country: str | None = None
     devices: tuple[Device, ...] = ()
-    """Known devices, most recently seen first (bounded)."""
+    """Known devices, most recently seen first (then by id, descending); the
+    ``KNOWN_DEVICES`` seen last are kept."""
     last_new_device_at: datetime | None = None
+    """When the newest of the known devices was first seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +115,46 @@ class FraudAlert:
     updated_at: datetime
 
 
+class AlertMark(NamedTuple):
+    """The status of an alert that is not in the open list: settled (and so final), or set
+    by a status change that arrived before the alert was raised."""
+
+    alert_id: str
+    status: str
+    at: datetime
+    raised: bool
+    """The alert has been raised (a settled alert: a repeated raise is not counted again)."""
+
+
+class FieldTimes(NamedTuple):
+    """When each profile field and consent flag got its value (the ``occurredAt`` of the
+    event that set it; ``None``: never set)."""
+
+    name: datetime | None = None
+    dob: datetime | None = None
+    email: datetime | None = None
+    address: datetime | None = None
+    phone: datetime | None = None
+    country: datetime | None = None
+    segment: datetime | None = None
+    processing: datetime | None = None
+    marketing: datetime | None = None
+    profiling: datetime | None = None
+    data_sharing: datetime | None = None
+
+
+NO_TIMES = FieldTimes()
+PROFILE_FIELDS = ("name", "dob", "email", "address", "phone", "country", "segment")
+CONSENT_FLAGS = ("processing", "marketing", "profiling", "data_sharing")
+
+
 @dataclass(frozen=True)
 class CustomerTwin:
     customer_id: str
     created_at: datetime
+    """The earliest ``occurredAt`` among the events applied."""
     last_updated: datetime
+    """The latest ``occurredAt`` among the events applied."""
     registered: bool = False
     """``customer.registered`` has been applied (events may arrive before it)."""
     name: str | None = None
@@ -113,7 +166,9 @@ class CustomerTwin:
     segment: str | None = None
     consent: ConsentFlags = field(default_factory=ConsentFlags)
     consent_recorded: bool = False
+    field_times: FieldTimes = NO_TIMES
     accounts: tuple[Account, ...] = ()
+    """Opened accounts by opening time (then id), then the ones not opened yet, by id."""
     spending: SpendingLedger = NO_SPENDING
     """Debits per minute and currency over the last 30 days."""
     transaction_count: int = 0
@@ -126,6 +181,9 @@ class CustomerTwin:
     credit: CreditScore | None = None
     risk: RiskScore | None = None
     open_alerts: tuple[FraudAlert, ...] = ()
+    """Newest raised first (then by id, descending), as the alerts table is listed."""
+    alert_marks: tuple[AlertMark, ...] = ()
+    """By alert id; the ``MAX_ALERT_MARKS`` newest are kept."""
     alert_count: int = 0
     events_applied: int = 0
 
@@ -134,3 +192,8 @@ class CustomerTwin:
             if account.account_id == account_id:
                 return account
         return None
+
+
+Changes = dict[str, Any]
+"""The fields a customer rule changes: the twin is copied once per event, with all of them."""
+CustomerRule = Callable[[CustomerTwin, Event], Changes]

@@ -2,8 +2,8 @@
 
 An event id is the key of the log's idempotency index. Random (v4) ids land all over that
 index, so every batch rewrites most of its pages; time-ordered ids land at its end, as the
-offsets do, and a batch touches a handful. On a 300,000-event SQLite log that halves the cost
-of an append (docs/performance.md). Clients may still send any UUID.
+offsets do, and a batch touches a handful (what that saves: docs/performance.md, "Shortcuts in
+the domain"). Clients may still send any UUID.
 """
 
 from __future__ import annotations

@@ -1,10 +1,16 @@
-"""The loan-application process twin: stage, time in stage and service levels (SLA)."""
+"""The loan-application process twin: stage, time in stage and service levels (SLA).
+
+The stage events are kept as marks (time and stage); the history of stage visits, the current
+stage and the breaches are made from them, so they are the same whatever order the events
+arrive in.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 STAGE_SLA_HOURS: dict[str, float] = {
     "submitted": 4.0,
@@ -25,12 +31,21 @@ class StageVisit:
     entered_at: datetime
     left_at: datetime | None = None
     sla_breached: bool = False
+    """It was left later than its stage's SLA allows."""
+
+
+class StageMark(NamedTuple):
+    """A stage event: the application entered ``stage`` at ``at``."""
+
+    at: datetime
+    stage: str
 
 
 @dataclass(frozen=True)
 class LoanTwin:
     application_id: str
     created_at: datetime
+    """The earliest ``occurredAt`` among the events applied."""
     last_updated: datetime
     customer_id: str | None = None
     product: str | None = None
@@ -48,7 +63,11 @@ class LoanTwin:
     approved_amount: Decimal | None = None
     interest_rate: float | None = None
     history: tuple[StageVisit, ...] = ()
+    """The stage visits in time order, made from ``stage_marks``."""
     sla_breaches: int = 0
+    """Visits of ``history`` left later than their SLA."""
+    stage_marks: tuple[StageMark, ...] = ()
+    """The stage events, by time (at one instant, in pipeline order)."""
     events_applied: int = 0
 
 

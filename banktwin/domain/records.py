@@ -12,8 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple, cast
 
+from banktwin.domain.alert_rules import raised_alert
 from banktwin.domain.customer import FraudAlert
-from banktwin.domain.customer_rules import raised_alert
 from banktwin.domain.events import Event
 from banktwin.domain.payloads.account import TransactionPosted
 from banktwin.domain.payloads.insight import FraudAlertStatusChanged

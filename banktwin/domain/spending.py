@@ -5,10 +5,13 @@ while the state stays small. Windows are evaluated at a time the caller passes (
 time, or the as-of time): the domain never reads a clock.
 
 The buckets are packed into one ``bytes`` value (:class:`SpendingLedger`) rather than held as
-a tuple of small objects. A busy customer has dozens of buckets, and the projector writes
-thousands of twins per batch: as separate objects the buckets were a third of each twin's
-objects, scattered over memory, and encoding them cost more than the rest of the document
-(18.6 of 44 µs per twin, see docs/performance.md). Packed, they are one object.
+a tuple of small objects: a busy customer has dozens of buckets and the projector writes
+thousands of twins per batch, so as objects they would be much of each twin's objects and of
+its encoding time (docs/performance.md, "Shortcuts in the domain"). Packed, they are one.
+
+Buckets are ordered by minute, then currency, and a debit's bucket depends only on its time and
+currency, so the ledger is the same whatever order the debits arrive in (up to
+:data:`MAX_BUCKETS`: past it, which buckets were dropped depends on arrival).
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ class SpendBucket(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class SpendingLedger:
-    """A customer's debit buckets of the last 30 days, oldest first, packed in ``rows``
-    (fixed-size records, see ``_BUCKET``). Immutable: :func:`add_debit` returns a new one."""
+    """A customer's debit buckets of the last 30 days, oldest first (then by currency), packed
+    in ``rows`` (fixed-size records, see ``_BUCKET``). Immutable: :func:`add_debit` returns a
+    new one."""
 
     rows: bytes = b""
 
@@ -64,7 +68,7 @@ class SpendingLedger:
 
     @classmethod
     def of(cls, buckets: list[SpendBucket] | tuple[SpendBucket, ...]) -> SpendingLedger:
-        """A ledger holding ``buckets`` (already in minute order)."""
+        """A ledger holding ``buckets`` (already in minute, then currency, order)."""
         return cls(b"".join(_packed(*b) for b in buckets))
 
 
@@ -129,7 +133,7 @@ def _merged_late(buckets: tuple[SpendBucket, ...], debit: SpendBucket) -> Spendi
         updated.append(b)
     if not merged:
         updated.append(debit)
-        updated.sort(key=lambda b: b.minute)  # stable: same-minute buckets keep their order
+        updated.sort(key=lambda b: (b.minute, b.currency))
     return SpendingLedger.of(updated)
 
 

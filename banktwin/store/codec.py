@@ -38,9 +38,12 @@ def decode_twin(kind: SubjectKind, doc: bytes | str) -> Twin:
     return _DECODERS[kind].decode(doc)
 
 
-TWIN_FORMAT = "3"
+TWIN_FORMAT = "4"
 """The shape of the twin documents this build writes. Bump it when a change to the twins
 leaves documents written before unreadable (2: spending packed, no recent transactions in the
-customer twin; 3: the customer's ``behaviour.locked_out_at``). A store holding documents of
-another format drops its projections when it is opened, and the projector rebuilds them from
-the log, the source of truth."""
+customer twin; 3: the customer's ``behaviour.locked_out_at``; 4: order-proof rules: the times
+of profile fields and consent flags, each account's balance book and status time, alert marks,
+device platform times; the branch's detail times, closing, staff off duty, tickets sent home or
+departed unjoined, recent waits; the loan's stage marks). A store holding documents of another
+format keeps serving them while this build projects the log into a generation of its own
+beside them, and switches when it has caught up (:mod:`banktwin.store.generations`)."""

@@ -72,7 +72,8 @@ def test_served_tickets_leave_and_teach_the_average_wait() -> None:
     )
     teller = b.service("teller")
     assert teller is not None and teller.served_count == 2
-    assert teller.avg_wait_minutes == round(0.2 * 5 + 0.8 * 10, 2)
+    # In the order they were served (T2 at 6, T1 at 10), not the order the events arrived.
+    assert teller.avg_wait_minutes == round(0.2 * 10 + 0.8 * 5, 2)
     assert b.waiting == ()
 
 
@@ -110,3 +111,43 @@ def test_service_availability_and_queues_for_unlisted_services() -> None:
     by_service = {q.service: q for q in queues(b)}
     assert not by_service["teller"].available
     assert by_service["cash_deposit"].length == 1
+
+
+def test_a_late_closing_sends_home_only_the_tickets_that_joined_before_it() -> None:
+    closing = event("branch.closed", BID, minutes=60)
+    b = branch(OPENED, joined("T1", minutes=10), joined("T2", minutes=70), closing)
+    assert [t.ticket_id for t in b.waiting] == ["T2"]
+    assert [t.ticket_id for t in b.sent_home] == ["T1"]
+    # T1 was served before the closing; that arrives after it and still counts
+    served = event("queue.served", BID, {"ticketId": "T1"}, minutes=20)
+    teller = branch(OPENED, joined("T1", minutes=10), closing, served).service("teller")
+    assert teller is not None and teller.served_count == 1 and teller.avg_wait_minutes == 10.0
+
+
+def test_a_departure_before_its_join_arrives_still_counts() -> None:
+    b = branch(
+        OPENED,
+        event("queue.served", BID, {"ticketId": "T1"}, minutes=12),
+        joined("T1", minutes=2),
+    )
+    teller = b.service("teller")
+    assert teller is not None and teller.served_count == 1 and teller.avg_wait_minutes == 10.0
+    assert b.waiting == () and b.departed == ()
+
+
+def test_a_late_check_in_older_than_the_check_out_does_not_count() -> None:
+    b = branch(
+        OPENED,
+        event("branch.staff_checked_out", BID, {"staffId": "S1"}, minutes=30),
+        event("branch.staff_checked_in", BID, {"staffId": "S1"}, minutes=10),
+        event("branch.staff_checked_in", BID, {"staffId": "S2"}, minutes=20),
+    )
+    assert [s.staff_id for s in b.staff] == ["S2"]
+
+
+def test_a_late_opening_does_not_overwrite_newer_details_or_reopen() -> None:
+    newer = event("branch.opened", BID, {"name": "New St", "capacity": 30}, minutes=120)
+    closed = event("branch.closed", BID, minutes=180)
+    b = branch(newer, closed, OPENED)  # the first opening arrives last
+    assert b.name == "New St" and b.capacity == 30 and b.city == "Berlin"
+    assert not b.is_open and b.status_changed_at == closed.occurred_at

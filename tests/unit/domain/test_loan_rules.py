@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from banktwin.domain.events import derived_event_id
+from banktwin.domain.events import Event, derived_event_id
 from banktwin.domain.loan import LoanTwin, sla_breached, time_in_stage_hours
 from banktwin.domain.twin import apply, fold
 from tests.factories import T0, event, new_id
@@ -76,3 +76,23 @@ def test_disbursed_is_final_and_never_breaches() -> None:
     loan = fold([SUBMITTED, event("loan.stage_changed", LID, {"stage": "disbursed"}, minutes=1)])
     assert isinstance(loan, LoanTwin)
     assert not sla_breached(loan, T0 + timedelta(days=365))
+
+
+def test_a_late_stage_change_takes_its_place_in_the_history() -> None:
+    def stage(name: str, hours: int) -> Event:
+        return event("loan.stage_changed", LID, {"stage": name}, at=T0 + timedelta(hours=hours))
+
+    loan = fold([SUBMITTED, stage("underwriting", 3), stage("document_check", 1)])
+    assert isinstance(loan, LoanTwin)
+    assert [v.stage for v in loan.history] == ["submitted", "document_check", "underwriting"]
+    assert loan.stage == "underwriting" and loan.stage_entered_at == T0 + timedelta(hours=3)
+
+
+def test_a_visit_a_late_event_makes_late_derives_its_breach_from_that_event() -> None:
+    late_submission = event("loan.submitted", LID, SUBMITTED.payload.model_dump())
+    loan, _ = apply(None, event("loan.stage_changed", LID, {"stage": "credit_check"}, minutes=600))
+    loan, derived = apply(loan, late_submission)  # submitted at T0, left 10 h later
+    assert [(d.event_id, d.occurred_at) for d in derived] == [
+        (derived_event_id(late_submission.event_id, 0), T0 + timedelta(hours=10))
+    ]
+    assert isinstance(loan, LoanTwin) and loan.sla_breaches == 1
