@@ -25,7 +25,7 @@ run: $(STAMP) ## start the demo: synthetic bank + live activity + API on http://
 serve: $(STAMP) ## serve the API on the embedded defaults (needs BANKTWIN_TOKEN_SECRET and BANKTWIN_CLIENTS)
 	$(BIN)/banktwin serve
 
-test: $(STAMP) ## run the whole test suite (service tests need BANKTWIN_TEST_* variables)
+test: $(STAMP) ## run the whole test suite (PostgreSQL tests: 127.0.0.1:5432 or BANKTWIN_TEST_POSTGRES_URL)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## run the unit tests only

@@ -75,6 +75,8 @@ class Runtime:
                 "batch_size": settings.projector_batch_size,
                 "partitions": settings.owned_partitions,
                 "commit_interval_s": settings.projector_commit_interval_s,
+                "catch_up_commit_s": settings.projector_catch_up_commit_s,
+                "max_uncommitted_events": settings.projector_max_uncommitted_events,
             }
             self.projector = Projector(self.log, self.store, **options)
             self.consumers: dict[str, Consumer[Any]] = {
@@ -89,6 +91,14 @@ class Runtime:
     def running_here(self) -> list[Consumer[Any]]:
         """The selected consumers, in order."""
         return [self.consumers[name] for name in self.selected]
+
+    def keep_cycle_collector_on(self) -> None:
+        """Make every consumer of this runtime leave the cycle collector alone: for a process
+        that does other work too (the API). Pausing it is process-wide, so only a dedicated
+        worker process (``banktwin worker``, ``replay``) lets its consumers pause it during a
+        batch."""
+        for consumer in self.consumers.values():
+            consumer.pause_gc = False
 
     def notify_consumers(self) -> None:
         """Wake this process's consumers (events were appended)."""
@@ -136,8 +146,7 @@ class Runtime:
         own (:meth:`consumer_processes`), supervised by a thread here, or as threads."""
         count = self.consumer_processes()
         if count == 0:
-            for consumer in self.running_here():
-                consumer.pause_gc = False  # the cycle collector is the whole process's
+            self.keep_cycle_collector_on()
             self.start_consumers()
             return
         if self._supervisor is not None:

@@ -1,5 +1,6 @@
-"""Shared fixtures. Service-backed tests find their server through BANKTWIN_TEST_* variables
-and skip with the reason when it is absent; .ci/run turns any such skip into a failure."""
+"""Shared fixtures. Service-backed tests use the services of a development machine where they
+answer (PostgreSQL on 127.0.0.1:5432), or the server a BANKTWIN_TEST_* variable names, and
+skip with the reason when nothing answers; .ci/run turns any such skip into a failure."""
 
 from __future__ import annotations
 
@@ -10,22 +11,37 @@ from collections.abc import Iterator
 import pytest
 
 POSTGRES_ENV = "BANKTWIN_TEST_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+"""Where a development machine and CI run PostgreSQL (trust auth); the variable overrides it."""
+CONNECT_TIMEOUT_S = 2  # libpq's shortest
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The URL of a PostgreSQL server that answers: ``BANKTWIN_TEST_POSTGRES_URL``, else the
+    local default (checked once per session)."""
+    import psycopg
+
+    given = os.environ.get(POSTGRES_ENV)
+    url = given or DEFAULT_POSTGRES_URL
+    try:
+        psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S).close()
+    except psycopg.Error as exc:
+        where = f"{POSTGRES_ENV}={url}" if given else f"{url} (set {POSTGRES_ENV} for another)"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        pytest.skip(f"PostgreSQL does not answer at {where}: {reason}")
+    return url
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(postgres_server: str) -> Iterator[str]:
     """A PostgreSQL URL with a fresh schema of its own, dropped afterwards."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}=postgresql://…")
     import psycopg
 
+    url = postgres_server
     schema = f"bt_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {POSTGRES_ENV} unreachable: {exc}")
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in url else "?"
     yield f"{url}{sep}schema={schema}"
     with psycopg.connect(url, autocommit=True) as conn:

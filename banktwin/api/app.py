@@ -61,6 +61,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime(settings)
+        rt.keep_cycle_collector_on()  # nothing here may pause it while requests are served
         committer = GroupCommitter(rt.log, on_appended=rt.notify_consumers)
         await committer.start()
         if settings.run_consumers:

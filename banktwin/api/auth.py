@@ -129,12 +129,17 @@ class Authority:
         return self._clients[client_id]
 
     def authenticate(self, client_id: str, secret: str) -> Client | None:
-        """The client if the secret matches (compared in constant time)."""
+        """The client if the secret matches (compared in constant time); ``None`` for any
+        other id or secret, whatever characters they hold."""
+        # compare_digest refuses str holding non-ASCII characters (TypeError): compare the
+        # UTF-8 bytes ("surrogatepass": even a lone surrogate is only a wrong secret).
+        given = secret.encode("utf-8", "surrogatepass")
         client = self._clients.get(client_id)
         if client is None:
-            hmac.compare_digest(secret, secret)  # same work whether or not the id exists
+            hmac.compare_digest(given, given)  # same work whether or not the id exists
             return None
-        return client if hmac.compare_digest(client.secret, secret) else None
+        expected = client.secret.encode("utf-8", "surrogatepass")
+        return client if hmac.compare_digest(expected, given) else None
 
     def issue(self, client: Client, scopes: frozenset[str]) -> str:
         now = int(time.time())

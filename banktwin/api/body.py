@@ -29,7 +29,9 @@ def require_media_type(request: Request, allowed: tuple[str, ...]) -> str:
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refusing with 413 as soon as it is known to exceed ``limit`` bytes."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    # ASCII digits only: isdigit() alone takes "²" (a byte a header may carry), which int()
+    # refuses. Anything else is left to the count below.
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise Problem(413, f"the body is {declared} bytes; the limit here is {limit}")
     chunks: list[bytes] = []
     size = 0

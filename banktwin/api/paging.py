@@ -9,8 +9,13 @@ from fastapi import Query, Request
 from banktwin.api.rendering import JsonResponse
 
 MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000_000
+"""Beyond any list here, and far inside the stores' 64-bit integers (a larger offset made
+SQLite raise OverflowError: a 500)."""
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1 to 1000).")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="Items to skip (0 to 1,000,000,000).")
+]
 PAGE_HEADERS_DOC: dict[str, Any] = {
     "headers": {
         "X-Total-Count": {"description": "Items in all pages.", "schema": {"type": "integer"}},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
@@ -293,6 +293,38 @@ class BatchReceiptPublic(Public):
     events: list[ReceiptPublic]
 
 
+class EventTypePublic(Public):
+    type: str = Field(examples=["transaction.posted"])
+    subject: Literal["customer", "branch", "loan"]
+    version: int = Field(description="The payload's current schema version.")
+    derived_only: bool = Field(description="Only the twin derives it: it cannot be posted.")
+    payload_schema: dict[str, Any] = Field(description="JSON schema of the payload.")
+
+
+class HealthPublic(Public):
+    status: Literal["ok"]
+
+
+class TokenPublic(BaseModel):
+    """RFC 6749 section 5.1 (snake_case, as OAuth clients expect)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int = Field(description="Seconds the token is valid.", examples=[3600])
+    scope: str = Field(description="The scopes granted, space-separated.")
+
+
+class OAuthErrorPublic(BaseModel):
+    """RFC 6749 section 5.2."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"]
+    error_description: str
+
+
 class ProblemPublic(BaseModel):
     """RFC 9457 problem details."""
 
@@ -334,8 +366,12 @@ class ConsumerReadinessPublic(Public):
 class ReadinessPublic(Public):
     status: Literal["ready", "unavailable"]
     checks: dict[str, Literal["ok", "unavailable"]] = Field(
-        description="Each component (log, store): ok, or unavailable (details in the log)."
+        description="Each component (log, store, and twin: whether this build has a twin "
+        "to serve, unavailable while it builds its first generation beside an older build's): "
+        "ok, or unavailable (details in the log)."
     )
     consumers: list[ConsumerReadinessPublic] | None = Field(
-        None, description="Every consumer of the log, with its lag; present when ready."
+        None,
+        description="Every consumer of the log, with its lag; present when the log and the "
+        "store answer.",
     )

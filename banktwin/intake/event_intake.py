@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from banktwin.domain.events import Event, SubjectKind
-from banktwin.intake.cycle_collector import cycle_collector_paused
 from banktwin.intake.envelope import SubjectScope
 from banktwin.intake.errors import FieldError, IntakeError
 from banktwin.intake.event_reader import EventReader
@@ -83,19 +82,16 @@ class EventIntake:
                 inconsistent ``expectedVersion``; nothing of the batch may be logged.
             MalformedJsonError: ``data`` is not JSON.
         """
-        with cycle_collector_paused():
-            return self._batch(parse_json(data), source)
+        return self._batch(parse_json(data), source)
 
     def batch_from_ndjson(self, data: bytes, *, source: str) -> Submission:
         """A batch from newline-delimited JSON, one event per line; as
         :meth:`batch_from_json` (a line that is not JSON is named by its number)."""
-        with cycle_collector_paused():
-            return self._batch(parse_ndjson(data), source)
+        return self._batch(parse_ndjson(data), source)
 
     def batch_from_values(self, items: Any, *, source: str) -> Submission:
         """A batch from its parsed JSON (a list of events); as :meth:`batch_from_json`."""
-        with cycle_collector_paused():
-            return self._batch(items, source)
+        return self._batch(items, source)
 
     def _batch(self, items: Any, source: str) -> Submission:
         if not isinstance(items, list):

@@ -13,6 +13,11 @@ it). A test decodes every payload of a simulated bank both ways and requires equ
 with equal ``model_fields_set``.
 
 For a posted transaction this is 6.4 → about 2 µs per payload (docs/performance.md).
+
+Building a model this way writes pydantic's own instance slots, which are not an API: the
+module refuses to load with a pydantic major other than the one it was written for
+(:data:`PYDANTIC_MAJOR`), and ``tests/unit/log/test_stored_payloads_pin.py`` checks the slots
+it writes are all the slots pydantic has.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from enum import Enum
 from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
 import msgspec
+import pydantic
 from msgspec import UNSET, UnsetType
 from pydantic import EmailStr
 
@@ -39,6 +45,35 @@ _SCALARS = (str, int, float, bool, Decimal, datetime, date)
 
 class StoredPayloadError(ValueError):
     """A stored payload does not fit the model of this build (written by another version?)."""
+
+
+PYDANTIC_MAJOR = 2
+"""The pydantic major whose instance slots :meth:`_ModelDecoder.model_of` writes."""
+
+
+class UnsupportedPydanticError(ImportError):
+    """The installed pydantic is not the major the fast construction was written for."""
+
+
+def check_pydantic_major(version: str = pydantic.VERSION) -> None:
+    """Refuse a pydantic of another major than :data:`PYDANTIC_MAJOR`.
+
+    Raises:
+        UnsupportedPydanticError: naming both versions and what to do.
+    """
+    major = version.split(".", 1)[0]
+    if major != str(PYDANTIC_MAJOR):
+        raise UnsupportedPydanticError(
+            f"banktwin.log.stored_payloads builds pydantic {PYDANTIC_MAJOR} models through "
+            f"their internal slots, and pydantic {version} is installed: install "
+            f"pydantic>={PYDANTIC_MAJOR},<{PYDANTIC_MAJOR + 1}, or port model_of to it (and "
+            "raise PYDANTIC_MAJOR once tests/unit/log/test_stored_payloads_pin.py passes)"
+        )
+
+
+# At import: another major may keep a model's state elsewhere, and the models built here
+# would be wrong without any error until much later.
+check_pydantic_major()
 
 
 def _wire_type(annotation: Any) -> tuple[Any, Convert | None]:

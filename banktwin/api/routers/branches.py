@@ -26,7 +26,7 @@ router = APIRouter(prefix="/branches", tags=["branches"])
 @router.get(
     "/{branchId}/state",
     response_model=BranchStatePublic,
-    responses=PROBLEMS(400, 401, 403, 404),
+    responses=PROBLEMS(400, 401, 403, 404, 503),
 )
 def get_branch_state(
     branchId: uuid.UUID,  # noqa: N803 - the seed's path parameter name

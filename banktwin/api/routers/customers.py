@@ -46,7 +46,7 @@ def _not_found(customer_id: str) -> Problem:
 @router.get(
     "/{customerId}",
     response_model=CustomerPublic,
-    responses=PROBLEMS(400, 401, 403, 404),
+    responses=PROBLEMS(400, 401, 403, 404, 503),
     openapi_extra=lean_openapi(CUSTOMER_ID, AS_OF, scope=READ),
 )
 async def get_customer(request: Request) -> Response:
@@ -107,7 +107,7 @@ def _current_view(services: Services, customer_id: str) -> bytes:
 @router.get(
     "/{customerId}/transactions",
     response_model=list[TransactionPublic],
-    responses={200: PAGE_HEADERS_DOC, **PROBLEMS(400, 401, 403, 404)},
+    responses={200: PAGE_HEADERS_DOC, **PROBLEMS(400, 401, 403, 404, 503)},
 )
 def list_transactions(
     customerId: uuid.UUID,  # noqa: N803

@@ -10,6 +10,7 @@ from banktwin.api.deps import ReaderDep, WriterDep
 from banktwin.api.ingest import append, batch_receipt
 from banktwin.api.openapi_docs import BATCH_BODY, PROBLEMS, batch_receipt_doc, conflict_doc
 from banktwin.api.rendering import JsonResponse
+from banktwin.api.schemas import EventTypePublic
 from banktwin.domain.events import EVENT_TYPES
 
 router = APIRouter(tags=["events"])
@@ -39,7 +40,7 @@ async def post_events(request: Request, caller: WriterDep) -> Response:
     return Response(batch_receipt(results), status_code=202, media_type="application/json")
 
 
-@router.get("/event-types", responses=PROBLEMS(401, 403))
+@router.get("/event-types", response_model=list[EventTypePublic], responses=PROBLEMS(401, 403))
 def list_event_types(_: ReaderDep) -> JsonResponse:
     """The event vocabulary: each type, its subject, version and payload JSON schema."""
     return JsonResponse(

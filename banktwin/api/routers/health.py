@@ -1,4 +1,5 @@
-"""``/healthz`` (the process is alive) and ``/readyz`` (it can serve: log and store reachable).
+"""``/healthz`` (the process is alive) and ``/readyz`` (it can serve: log and store reachable,
+and a twin of this build's format to read).
 
 Both answer without a token, so neither says more than a load balancer needs: what failed is
 in the server's log, not in the body."""
@@ -11,14 +12,14 @@ from fastapi import APIRouter
 
 from banktwin.api.deps import ServicesDep
 from banktwin.api.rendering import JsonResponse
-from banktwin.api.schemas import ReadinessPublic
+from banktwin.api.schemas import HealthPublic, ReadinessPublic
 from banktwin.errors import UnavailableError
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=HealthPublic)
 async def healthz() -> JsonResponse:
     """Liveness: answers while the process runs."""
     return JsonResponse({"status": "ok"})
@@ -27,10 +28,16 @@ async def healthz() -> JsonResponse:
 @router.get(
     "/readyz",
     response_model=ReadinessPublic,
-    responses={503: {"model": ReadinessPublic, "description": "The log or the store is down."}},
+    responses={
+        503: {
+            "model": ReadinessPublic,
+            "description": "The log or the store is down, or this build's twin is being built.",
+        }
+    },
 )
 def readyz(services: ServicesDep) -> JsonResponse:
-    """Readiness: the event log and state store answer; reports every consumer's lag."""
+    """Readiness: the event log and state store answer and this build has a twin to serve
+    (not while it is being built beside an older build's); reports every consumer's lag."""
     checks: dict[str, str] = {}
     for name, component in (("log", services.log), ("store", services.store)):
         try:
@@ -39,9 +46,19 @@ def readyz(services: ServicesDep) -> JsonResponse:
         except UnavailableError as exc:
             log.warning("readiness: %s", exc)
             checks[name] = "unavailable"
+    reachable = all(v == "ok" for v in checks.values())
+    if reachable:
+        # While this build's twin generation is built beside the served one, a load balancer
+        # should route reads to the replicas of the build that serves it.
+        try:
+            services.store.served_generation()
+            checks["twin"] = "ok"
+        except UnavailableError as exc:
+            log.info("readiness: %s", exc)
+            checks["twin"] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
     body: dict[str, object] = {"status": "ready" if ready else "unavailable", "checks": checks}
-    if ready:
+    if reachable:
         runtime = services.runtime
         now = services.clock()
         body["consumers"] = [

@@ -22,7 +22,7 @@ router = APIRouter(tags=["insights"])
 @router.get(
     "/risk-scores/{customerId}",
     response_model=RiskScorePublic,
-    responses=PROBLEMS(400, 401, 403, 404),
+    responses=PROBLEMS(400, 401, 403, 404, 503),
 )
 def get_risk_score(
     customerId: uuid.UUID,  # noqa: N803 - the seed's path parameter name
@@ -42,7 +42,7 @@ def get_risk_score(
 @router.get(
     "/fraud-alerts",
     response_model=list[FraudAlertPublic],
-    responses={200: PAGE_HEADERS_DOC, **PROBLEMS(400, 401, 403)},
+    responses={200: PAGE_HEADERS_DOC, **PROBLEMS(400, 401, 403, 503)},
 )
 def list_fraud_alerts(
     request: Request,

@@ -19,7 +19,7 @@ router = APIRouter(tags=["insights"])
 MAX_HOURS = 24 * 90
 
 
-@router.get("/kpis", response_model=KpisPublic, responses=PROBLEMS(400, 401, 403))
+@router.get("/kpis", response_model=KpisPublic, responses=PROBLEMS(400, 401, 403, 503))
 def get_kpis(
     caller: ReaderDep,
     minutes: Annotated[

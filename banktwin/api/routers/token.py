@@ -7,7 +7,6 @@ rather than problem+json.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -16,7 +15,10 @@ from fastapi import APIRouter, Request
 from banktwin.api.auth import TOKEN_TTL_S
 from banktwin.api.body import read_body
 from banktwin.api.deps import ServicesDep
+from banktwin.api.openapi_docs import PROBLEMS
+from banktwin.api.problems import TITLES
 from banktwin.api.rendering import JsonResponse
+from banktwin.api.schemas import OAuthErrorPublic, TokenPublic
 
 router = APIRouter(tags=["auth"])
 FORM = "application/x-www-form-urlencoded"
@@ -37,14 +39,26 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), non-ASCII text, not UTF-8 underneath
         return None
     client_id, sep, secret = decoded.partition(":")
     return (unquote(client_id), unquote(secret)) if sep else None
 
 
+def _oauth_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        code: {"model": OAuthErrorPublic, "description": f"{TITLES[code]}: an RFC 6749 error."}
+        for code in codes
+    }
+
+
 @router.post(
     "/oauth/token",
+    responses={
+        200: {"model": TokenPublic, "description": "A bearer token."},
+        **_oauth_errors(400, 401),
+        **PROBLEMS(413),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -69,7 +83,11 @@ async def issue_token(request: Request, services: ServicesDep) -> JsonResponse:
     """Exchange client credentials (form fields or HTTP Basic) for a bearer token."""
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
         return _oauth_error(400, "invalid_request", f"send the request as {FORM}")
-    form = {k: v[-1] for k, v in parse_qs((await read_body(request, 8192)).decode()).items()}
+    try:
+        text = (await read_body(request, 8192)).decode()
+    except UnicodeDecodeError:
+        return _oauth_error(400, "invalid_request", f"send the form as UTF-8 ({FORM})")
+    form = {k: v[-1] for k, v in parse_qs(text).items()}
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     credentials = _basic_credentials(request.headers.get("authorization")) or (
