@@ -1,4 +1,4 @@
-"""The ``banktwin`` command: serve, demo, worker, replay, simulate.
+"""The ``banktwin`` command: serve, demo, worker, replay, projections, simulate.
 
 Options override ``BANKTWIN_*`` variables; errors name the setting and the fix and exit 2.
 """
@@ -19,6 +19,7 @@ from rich.console import Console
 from banktwin.config import Settings, load_settings
 from banktwin.errors import BanktwinError
 from banktwin.stop_signals import stop_on_signals
+from banktwin.store.port import TWIN_CONSUMER
 
 app = typer.Typer(
     help="banktwin — an event-sourced, real-time digital twin of a bank.",
@@ -175,8 +176,11 @@ def replay(
     processes: ProcessesOpt = None,
     consumers: ConsumersOpt = None,
 ) -> None:
-    """Rebuild consumers' state from the log: all of them, or --consumers (stop serve/worker
-    on this data first)."""
+    """Rebuild consumers' state from the log: all of them, or --consumers.
+
+    The twin is built beside the one being served, which serve/worker go on serving and
+    updating until the new one has caught up. The KPIs are emptied and rebuilt in place
+    (stop serve/worker first to have them rebuilt by the replay alone)."""
     from banktwin.progress import event_progress
     from banktwin.projector.replay import rebuild_consumers
     from banktwin.runtime import Runtime
@@ -203,8 +207,70 @@ def replay(
                 runtime, processes=count, on_start=on_start, on_progress=on_progress
             )
         console.print(f"replayed {applied:,} events ({', '.join(runtime.selected)})")
+        if TWIN_CONSUMER in runtime.selected:
+            served = runtime.store.served_generation()
+            console.print(f"the twin is served from generation {served.number}")
     finally:
         runtime.close()
+
+
+@app.command()
+def projections(
+    data_dir: DataDirOpt = None,
+    drop_retired: Annotated[
+        bool,
+        typer.Option(
+            "--drop-retired",
+            help="Drop the retired generations' tables (no process of the build that wrote "
+            "one may still be running).",
+        ),
+    ] = False,
+) -> None:
+    """List the twin's generations in the state store: format, state, events applied, lag."""
+    from rich.table import Table
+
+    from banktwin.adapters import open_event_log, open_state_store
+    from banktwin.store import codec
+    from banktwin.store.generations import DROPPED, TwinNotReadyError
+
+    settings = _settings(data_dir=data_dir)
+    log = open_event_log(settings.event_log_url)
+    try:
+        store = open_state_store(settings.state_store_url)
+    except BaseException:
+        log.close()
+        raise
+    try:
+        if drop_retired:
+            dropped = store.drop_retired()
+            console.print(
+                f"dropped generation {', '.join(map(str, dropped))}"
+                if dropped
+                else "no retired generation to drop"
+            )
+        ends = log.end_offsets()
+        table = Table("generation", "format", "state", "created", "active since", "applied", "lag")
+        for status in store.generations():
+            g, at = status.generation, status.positions
+            live = g.state != DROPPED
+            table.add_row(
+                str(g.number),
+                g.twin_format,
+                g.state,
+                f"{g.created_at:%Y-%m-%d %H:%M:%S}",
+                "" if g.completed_at is None else f"{g.completed_at:%Y-%m-%d %H:%M:%S}",
+                f"{sum(at.values()):,}" if live else "",
+                f"{sum(max(e - at.get(p, 0), 0) for p, e in ends.items()):,}" if live else "",
+            )
+        console.print(table)
+        try:
+            served = f"serves generation {store.served_generation().number}"
+        except TwinNotReadyError as exc:
+            served = f"is not ready: {exc}"
+        console.print(f"this build (twin format {codec.TWIN_FORMAT}) {served}")
+    finally:
+        store.close()
+        log.close()
 
 
 @app.command()

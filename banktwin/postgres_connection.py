@@ -12,17 +12,16 @@ through the startup ``options``, which costs no extra round trip.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from banktwin.errors import ConfigurationError, ConflictError, UnavailableError
+from banktwin.schema_migrations import Migration, ensure_schema, migrate_postgres
 
 POOL_MIN_SIZE = 1
 POOL_MAX_SIZE = 8
@@ -30,14 +29,8 @@ CONNECT_TIMEOUT_S = 10
 POOL_TIMEOUT_S = 30.0
 """How long an operation waits for a free pooled connection before it is unavailable."""
 
-DDL_LOCK = (0x62746B01, 0)
-"""Advisory-lock key (two int4s; the first spells "btk") held while a process creates tables,
-so two processes starting at once do not race on ``CREATE ... IF NOT EXISTS``."""
-
 RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 """Errors after which the same transaction, run again, normally succeeds."""
-
-_CREATED_NAME = re.compile(r"IF NOT EXISTS\s+(\w+)", re.IGNORECASE)
 
 T = TypeVar("T")
 Setup = Callable[[psycopg.Connection[Any]], T]
@@ -76,13 +69,6 @@ def check_schema_name(schema: str | None) -> None:
         raise ConfigurationError(f"schema={schema!r}: use a PostgreSQL identifier of 1 to 63 bytes")
 
 
-def _created_name(statement: str) -> str:
-    match = _CREATED_NAME.search(statement)
-    if match is None:
-        raise ValueError(f"not a CREATE ... IF NOT EXISTS statement: {statement!r}")
-    return match.group(1)
-
-
 @contextmanager
 def postgres_errors(action: str, *, conflicts: bool = True) -> Iterator[None]:
     """Map psycopg's errors to banktwin's, naming what was being done.
@@ -104,40 +90,30 @@ def postgres_errors(action: str, *, conflicts: bool = True) -> Iterator[None]:
 
 
 def prepare_database(
-    url: str, schema: str | None, name: str, ddl: Sequence[str], setup: Setup[T]
+    url: str,
+    schema: str | None,
+    name: str,
+    migrations: Sequence[Migration],
+    setup: Setup[T],
 ) -> T:
-    """Create the schema (if named and missing) and the adapter's tables, then run ``setup``.
-
-    ``ddl`` holds ``CREATE TABLE|INDEX IF NOT EXISTS name ...`` statements. All of it is one
-    transaction under an advisory lock, so processes starting together create everything
-    once and each sees the other's complete work. Only missing objects are created: even
-    ``CREATE INDEX IF NOT EXISTS`` takes a share lock on its table before it finds the index,
-    which would queue (or deadlock) a process starting next to busy writers. A direct
-    connection (not the pool) is used so an unreachable server fails at once with libpq's
-    own reason.
+    """Create the schema (if named and missing), apply the adapter's migrations that the
+    schema lacks (:mod:`banktwin.schema_migrations`; ``name`` is the adapter's component
+    name there), then run ``setup`` with the connection (autocommit: ``setup`` opens the
+    transactions it needs). A direct connection (not the pool) is used so an unreachable
+    server fails at once with libpq's own reason.
 
     Raises:
         UnavailableError: the server cannot be reached or refused the DDL.
+        NewerSchemaError: a newer build migrated the schema.
     """
     check_schema_name(schema)
+    where = f"schema {schema}" if schema else "the default schema"
     with (
         postgres_errors("prepare the PostgreSQL schema", conflicts=False),
         psycopg.connect(url, **connection_kwargs(schema, name)) as conn,
-        conn.transaction(),
     ):
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", DDL_LOCK)
-        if schema is not None:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
-            ).fetchone()
-            if exists is None:  # only then: CREATE SCHEMA needs a privilege reusing does not
-                conn.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-                )
-        for statement in ddl:
-            found = conn.execute("SELECT to_regclass(%s)", (_created_name(statement),)).fetchone()
-            if found is None or found[0] is None:
-                conn.execute(statement)
+        ensure_schema(conn, schema)
+        migrate_postgres(conn, name, migrations, where)
         return setup(conn)
 
 

@@ -45,6 +45,7 @@ from banktwin.postgres_connection import (
     postgres_errors,
     prepare_database,
 )
+from banktwin.schema_migrations import Migration, create_missing_step, lock_schema
 
 SCHEMA = (
     """
@@ -79,6 +80,8 @@ SCHEMA = (
         ON event_log (subject_id, partition_id, log_offset)
     """,
 )
+MIGRATIONS = (Migration("initial schema", create_missing_step(SCHEMA)),)
+"""The log's schema, version by version (:mod:`banktwin.schema_migrations`); append only."""
 
 _COLUMNS = (
     "partition_id, log_offset, event_id, subject_id, type, version, occurred_at, recorded_at, "
@@ -137,11 +140,16 @@ def _logged(row: tuple[Any, ...]) -> LoggedEvent:
 
 
 def _create(partitions: int) -> Setup[tuple[int, str]]:
-    """The setup step run with the DDL: record the partition count and the partitioner (an
-    existing log keeps its own; one made before partitioners were recorded keeps crc32) and
-    seed one offset counter per partition."""
+    """The step run after the migrations, under the DDL lock: record the partition count and
+    the partitioner (an existing log keeps its own; one made before partitioners were
+    recorded keeps crc32) and seed one offset counter per partition."""
 
     def setup(conn: psycopg.Connection[Any]) -> tuple[int, str]:
+        with conn.transaction():  # under the lock: processes opening a new log agree
+            lock_schema(conn)
+            return settle(conn)
+
+    def settle(conn: psycopg.Connection[Any]) -> tuple[int, str]:
         query = "SELECT key, value FROM log_meta WHERE key IN ('partitions', 'partitioner')"
         meta = dict(conn.execute(query).fetchall())
         if "partitioner" not in meta:
@@ -179,7 +187,7 @@ class PostgresEventLog:
 
     def __init__(self, url: str, partitions: int = 8, schema: str | None = None) -> None:
         self._partitions, self._partitioner = prepare_database(
-            url, schema, "event-log", SCHEMA, _create(partitions)
+            url, schema, "event-log", MIGRATIONS, _create(partitions)
         )
         self._partition_of = subject_partitioner(self._partitioner, self._partitions)
         self._pool = open_pool(url, schema, "event-log")

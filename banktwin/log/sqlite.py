@@ -32,6 +32,7 @@ from banktwin.log.partitioners import (
 )
 from banktwin.log.port import AppendResult, LoggedEvent, LogWatch, subject_hash
 from banktwin.log.sqlite_wake import SqliteLogWatches
+from banktwin.schema_migrations import Migration, migrate_sqlite, run_sqlite_script
 from banktwin.sqlite_connection import (
     ThreadLocalConnections,
     begin_immediate,
@@ -61,6 +62,8 @@ CREATE TABLE IF NOT EXISTS event_log (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_log_by_subject ON event_log (subject_hash);
 """
+MIGRATIONS = (Migration("initial schema", run_sqlite_script(SCHEMA)),)
+"""The log's schema, version by version (:mod:`banktwin.schema_migrations`); append only."""
 
 _COLUMNS = (
     "partition_id, log_offset, event_id, subject_id, type, version, occurred_at, recorded_at, "
@@ -191,7 +194,7 @@ class SqliteEventLog:
         self._readers = ThreadLocalConnections(path)
         self._writer = connect_sqlite(path)
         with sqlite_errors("create the event log"):
-            self._writer.executescript(SCHEMA)
+            migrate_sqlite(self._writer, "event-log", MIGRATIONS, str(path))
             self._partitions, self._partitioner = _settle_meta(self._writer, partitions)
         self._place = _placement(self._partitioner, self._partitions)
         self._last_recorded = datetime.min.replace(tzinfo=UTC)

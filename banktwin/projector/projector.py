@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
+from contextlib import suppress
 
 from banktwin.consumers.consumer import Consumer
 from banktwin.consumers.engine import Checkpoint
@@ -60,24 +61,44 @@ class TwinCache:
 
 
 class TwinEngine:
-    """The twin's engine: its unit of work is a :class:`ProjectionChanges`."""
+    """The twin's engine: its unit of work is a :class:`ProjectionChanges`.
+
+    Given the ``log``, it tells a store building a new twin generation where the log ended
+    when each unit of work began (and when its positions are read), so the store switches
+    readers to it once a commit has reached that end on every partition: within one commit
+    interval of the log's end, however fast the log grows.
+    """
 
     def __init__(
-        self, store: ProjectionStore, *, name: str = TWIN_CONSUMER, cache_size: int = 200_000
+        self,
+        store: ProjectionStore,
+        *,
+        name: str = TWIN_CONSUMER,
+        cache_size: int = 200_000,
+        log: EventLog | None = None,
     ) -> None:
         self._store = store
         self._name = name
         self._cache = TwinCache(cache_size)
+        self._log = log
 
     @property
     def name(self) -> str:
         return self._name
 
     def positions(self) -> dict[int, int]:
+        if self._log is not None and self._store.rebuilding():
+            # Where no commit would come (the log does not grow), reading is the moment. A
+            # conflict: another process is switching or moved on; positions say where.
+            with suppress(ConflictError):
+                self._store.switch_if_caught_up(self._name, self._log.end_offsets())
         return self._store.positions(self._name)
 
     def begin(self) -> ProjectionChanges:
-        return ProjectionChanges(self._name, start={}, end={})
+        work = ProjectionChanges(self._name, start={}, end={})
+        if self._log is not None and self._store.rebuilding():
+            work.log_end = self._log.end_offsets()
+        return work
 
     def process(self, work: ProjectionChanges, batch: Sequence[LoggedEvent]) -> list[Event]:
         event_keys = [(logged.event.subject_kind, logged.event.subject_id) for logged in batch]
@@ -136,13 +157,17 @@ class Projector(Consumer[ProjectionChanges]):
         cache_size: int = 200_000,
         partitions: Collection[int] | None = None,
         commit_interval_s: float = 0.0,
+        catch_up_commit_s: float | None = None,
+        max_uncommitted_events: int | None = None,
         pause_gc: bool = True,
     ) -> None:
         super().__init__(
             log,
-            TwinEngine(store, name=consumer, cache_size=cache_size),
+            TwinEngine(store, name=consumer, cache_size=cache_size, log=log),
             batch_size=batch_size,
             partitions=partitions,
             commit_interval_s=commit_interval_s,
+            catch_up_commit_s=catch_up_commit_s,
+            max_uncommitted_events=max_uncommitted_events,
             pause_gc=pause_gc,
         )

@@ -6,7 +6,13 @@ from collections.abc import Collection, Mapping
 
 from banktwin.consumers.engine import Checkpoint
 from banktwin.postgres_connection import open_pool, postgres_errors, prepare_database
+from banktwin.schema_migrations import Migration, create_missing_step
 from banktwin.store import kv_sql, positions
+
+MIGRATIONS = (
+    Migration("initial schema", create_missing_step((positions.POSTGRES_DDL, kv_sql.ddl("bytea")))),
+)
+"""The key-value store's schema, version by version (:mod:`banktwin.schema_migrations`)."""
 
 
 def _nothing_to_set_up(conn: object) -> None:
@@ -18,13 +24,7 @@ class PostgresKeyValueStore:
     threads (each operation borrows a pooled connection)."""
 
     def __init__(self, url: str, schema: str | None = None) -> None:
-        prepare_database(
-            url,
-            schema,
-            "kv-state",
-            (positions.POSTGRES_DDL, kv_sql.ddl("bytea")),
-            _nothing_to_set_up,
-        )
+        prepare_database(url, schema, "kv-state", MIGRATIONS, _nothing_to_set_up)
         self._pool = open_pool(url, schema, "kv-state")
 
     def positions(self, consumer: str) -> dict[int, int]:

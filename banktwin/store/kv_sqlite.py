@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from banktwin.consumers.engine import Checkpoint
+from banktwin.schema_migrations import Migration, migrate_sqlite, run_sqlite_script
 from banktwin.sqlite_connection import (
     ThreadLocalConnections,
     connect_sqlite,
@@ -17,6 +18,13 @@ from banktwin.sqlite_connection import (
 from banktwin.store import kv_sql, positions
 
 _KEY_CHUNK = 500
+MIGRATIONS = (
+    Migration(
+        "initial schema",
+        run_sqlite_script(positions.SQLITE_DDL + kv_sql.ddl("BLOB") + " WITHOUT ROWID;"),
+    ),
+)
+"""The key-value store's schema, version by version (:mod:`banktwin.schema_migrations`)."""
 
 
 class SqliteKeyValueStore:
@@ -27,9 +35,7 @@ class SqliteKeyValueStore:
         self._writer = connect_sqlite(path)
         self._readers = ThreadLocalConnections(path)
         with sqlite_errors("create the key-value state store"):
-            self._writer.executescript(
-                positions.SQLITE_DDL + kv_sql.ddl("BLOB") + " WITHOUT ROWID;"
-            )
+            migrate_sqlite(self._writer, "kv-state", MIGRATIONS, str(path))
 
     def positions(self, consumer: str) -> dict[int, int]:
         with sqlite_errors("read consumer positions"):

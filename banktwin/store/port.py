@@ -3,11 +3,16 @@
 One adapter implements both. The write side has one rule that everything rests on: a batch's
 new state and the log positions it reaches are committed in **one transaction**, so a crash
 never loses an applied event or applies one twice.
+
+A store may hold several *generations* of the twin (:mod:`banktwin.store.generations`): the
+projector writes one, readers are served one, and they differ while a new one is built beside
+the served one (a build whose twin format changed, a replay). The ports hide which is which:
+``positions``, ``load`` and ``commit`` work on the projector's, the reads on the served one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -18,6 +23,7 @@ from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
 from banktwin.domain.records import AlertStatusChange, TransactionRecord
 from banktwin.domain.twin import Twin
+from banktwin.store.generations import TwinGeneration
 
 SubjectKey = tuple[SubjectKind, str]
 T = TypeVar("T")
@@ -42,6 +48,10 @@ class ProjectionChanges:
     transactions: list[TransactionRecord] = field(default_factory=list)
     alerts_raised: list[FraudAlert] = field(default_factory=list)
     alert_changes: list[AlertStatusChange] = field(default_factory=list)
+    log_end: dict[int, int] | None = None
+    """While the projector's generation is being built (:meth:`ProjectionStore.rebuilding`),
+    the log's end offsets of every partition when the batch began: once commits have
+    reached them on every partition, the store serves that generation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +82,25 @@ class ProjectionStore(Protocol):
         ...
 
     def reset(self, consumer: str = TWIN_CONSUMER) -> None:
-        """Delete every twin, row and the positions of ``consumer`` (before a replay from the
-        log); other consumers' positions and state are left alone."""
+        """Start the twin over (before a replay from the log): a new, empty generation that
+        the projector writes from now on, built beside the one readers are served until it
+        has caught up (a store serving none serves it at once). Other consumers' positions
+        and state are left alone.
+
+        Raises:
+            TwinNotReadyError: the store's active twin has a newer format than this build's.
+        """
+        ...
+
+    def rebuilding(self) -> bool:
+        """True while the projector's generation is being built beside the served one: its
+        commits then carry ``log_end``."""
+        ...
+
+    def switch_if_caught_up(self, consumer: str, log_end: Mapping[int, int]) -> bool:
+        """Serve the generation being built if ``consumer``'s positions have reached
+        ``log_end`` on every partition (for a log that grows no more, where no commit
+        would): returns True if it switched."""
         ...
 
 
@@ -121,8 +148,34 @@ class TwinReader(Protocol):
         """Return if the store is reachable, raise ``UnavailableError`` otherwise."""
         ...
 
+    def served_generation(self) -> TwinGeneration:
+        """The generation reads are served from (looked up again at most every second).
+
+        Raises:
+            TwinNotReadyError: none of this build's twin format is complete yet (one is being
+                built); every read raises it meanwhile (the API answers 503).
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationStatus:
+    """A twin generation and its positions (for ``banktwin projections``)."""
+
+    generation: TwinGeneration
+    positions: dict[int, int]
+
 
 class StateStore(ProjectionStore, TwinReader, Protocol):
-    """Both sides, as adapters provide them."""
+    """Both sides, as adapters provide them, and the upkeep of generations."""
+
+    def generations(self, consumer: str = TWIN_CONSUMER) -> list[GenerationStatus]:
+        """Every generation the store recorded, oldest first, with ``consumer``'s positions."""
+        ...
+
+    def drop_retired(self) -> list[int]:
+        """Drop the retired generations' tables (a build that wrote one must no longer run);
+        returns their numbers."""
+        ...
 
     def close(self) -> None: ...

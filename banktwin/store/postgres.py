@@ -13,10 +13,10 @@ batch: the loser gets :class:`~banktwin.errors.ConflictError` and nothing is wri
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.sql import SQL, Identifier
@@ -25,15 +25,16 @@ from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
 from banktwin.domain.twin import Twin
 from banktwin.postgres_connection import open_pool, postgres_errors, prepare_database
-from banktwin.store import positions
-from banktwin.store.port import TWIN_CONSUMER, ProjectionChanges, SubjectKey
+from banktwin.schema_migrations import Migration, create_missing, lock_schema
+from banktwin.store import codec, positions, sql_generations
+from banktwin.store.generations import TwinGeneration
+from banktwin.store.port import ProjectionChanges, SubjectKey
 from banktwin.store.rows import (
     ACCOUNT_COLUMNS,
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
     TRANSACTION_KEY,
     TWIN_TABLES,
-    adopt_twin_format,
     alert_row,
     changed_account_rows,
     loan_customer,
@@ -41,36 +42,40 @@ from banktwin.store.rows import (
     transaction_row,
     twin_doc,
 )
-from banktwin.store.sql_reader import SqlTwinReader
+from banktwin.store.sql_store import SqlStateStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-SCHEMA = (
-    """
+META_DDL = """
     CREATE TABLE IF NOT EXISTS store_meta (
         key   text PRIMARY KEY,
         value text NOT NULL
     )
-    """,
-    positions.POSTGRES_DDL,
     """
-    CREATE TABLE IF NOT EXISTS customers (
+
+
+def twin_tables_ddl(suffix: str) -> list[str]:
+    """The tables of one twin generation, their names ending with ``suffix``."""
+    return [
+        f"""
+    CREATE TABLE IF NOT EXISTS customers{suffix} (
         customer_id text        PRIMARY KEY,
         updated_at  timestamptz NOT NULL,
         version     bigint      NOT NULL,
         doc         bytea       NOT NULL
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS branches (
+        f"""
+    CREATE TABLE IF NOT EXISTS branches{suffix} (
         branch_id  text        PRIMARY KEY,
         updated_at timestamptz NOT NULL,
         version     bigint      NOT NULL,
         doc        bytea       NOT NULL
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS loans (
+        f"""
+    CREATE TABLE IF NOT EXISTS loans{suffix} (
         application_id text        PRIMARY KEY,
         customer_id    text,
         updated_at     timestamptz NOT NULL,
@@ -78,9 +83,10 @@ SCHEMA = (
         doc            bytea       NOT NULL
     )
     """,
-    "CREATE INDEX IF NOT EXISTS loans_by_customer ON loans (customer_id, updated_at)",
-    """
-    CREATE TABLE IF NOT EXISTS accounts (
+        f"CREATE INDEX IF NOT EXISTS loans_by_customer{suffix} "
+        f"ON loans{suffix} (customer_id, updated_at)",
+        f"""
+    CREATE TABLE IF NOT EXISTS accounts{suffix} (
         account_id  text          NOT NULL,
         customer_id text          NOT NULL,
         type        text,
@@ -92,9 +98,9 @@ SCHEMA = (
     PRIMARY KEY (customer_id, account_id)
     )
     """,
-    "CREATE INDEX IF NOT EXISTS accounts_by_id ON accounts (account_id)",
-    """
-    CREATE TABLE IF NOT EXISTS transactions (
+        f"CREATE INDEX IF NOT EXISTS accounts_by_id{suffix} ON accounts{suffix} (account_id)",
+        f"""
+    CREATE TABLE IF NOT EXISTS transactions{suffix} (
         transaction_id    text          NOT NULL,
         customer_id       text          NOT NULL,
         account_id        text          NOT NULL,
@@ -117,8 +123,8 @@ SCHEMA = (
     PRIMARY KEY (customer_id, occurred_at, transaction_id)
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS fraud_alerts (
+        f"""
+    CREATE TABLE IF NOT EXISTS fraud_alerts{suffix} (
         alert_id       text             PRIMARY KEY,
         customer_id    text             NOT NULL,
         transaction_id text             NOT NULL,
@@ -131,44 +137,15 @@ SCHEMA = (
         updated_at     timestamptz      NOT NULL
     )
     """,
-    """
-    CREATE INDEX IF NOT EXISTS fraud_alerts_recent ON fraud_alerts (raised_at DESC, alert_id DESC)
+        f"""
+    CREATE INDEX IF NOT EXISTS fraud_alerts_recent{suffix}
+        ON fraud_alerts{suffix} (raised_at DESC, alert_id DESC)
     """,
-    """
-    CREATE INDEX IF NOT EXISTS fraud_alerts_by_status
-        ON fraud_alerts (status, raised_at DESC, alert_id DESC)
+        f"""
+    CREATE INDEX IF NOT EXISTS fraud_alerts_by_status{suffix}
+        ON fraud_alerts{suffix} (status, raised_at DESC, alert_id DESC)
     """,
-)
-TWIN_PROJECTION_TABLES = (
-    "customers", "branches", "loans", "accounts", "transactions",
-    "fraud_alerts",
-)  # fmt: skip
-
-_ALERT_SELECT = ", ".join(
-    f"{c}::text" if c in ("reasons", "rule_ids") else c for c in ALERT_COLUMNS
-)  # jsonb as text: the shared row builder parses it
-_ACCOUNT_UPSERT = (
-    f"INSERT INTO accounts ({', '.join(ACCOUNT_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(ACCOUNT_COLUMNS))}) "
-    "ON CONFLICT (customer_id, account_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in ACCOUNT_COLUMNS[2:])
-)
-_TRANSACTION_INSERT = (
-    f"INSERT INTO transactions ({', '.join(TRANSACTION_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(TRANSACTION_COLUMNS))}) ON CONFLICT DO NOTHING"
-)
-_ALERT_INSERT = (
-    f"INSERT INTO fraud_alerts ({', '.join(ALERT_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(ALERT_COLUMNS))}) ON CONFLICT DO NOTHING"
-)
-
-
-def _money(value: Decimal) -> Decimal:
-    return value
-
-
-def _time(moment: datetime) -> datetime:
-    return moment
+    ]
 
 
 def _rekey_transactions(conn: psycopg.Connection[Any]) -> None:
@@ -197,7 +174,61 @@ def _rekey_transactions(conn: psycopg.Connection[Any]) -> None:
     log.info("state store: transactions re-keyed by %s", ", ".join(TRANSACTION_KEY))
 
 
-class PostgresStateStore(SqlTwinReader):
+def _initial_schema(conn: psycopg.Connection[Any]) -> None:
+    # What builds before migrations made at start-up, including their one conversion.
+    create_missing(conn, [META_DDL, positions.POSTGRES_DDL, *twin_tables_ddl("")])
+    _rekey_transactions(conn)
+
+
+def _twin_generations(conn: psycopg.Connection[Any]) -> None:
+    create_missing(conn, sql_generations.generations_ddl("text", "timestamptz"))
+    sql_generations.adopt_legacy(conn, "%s", _time)
+
+
+MIGRATIONS = (
+    Migration("initial schema", _initial_schema),
+    Migration("twin generations", _twin_generations),
+)
+"""The state store's schema, version by version (:mod:`banktwin.schema_migrations`); append
+only. Version 1 is the schema of the builds before migrations: their stores are adopted."""
+
+_ALERT_SELECT = ", ".join(
+    f"{c}::text" if c in ("reasons", "rule_ids") else c for c in ALERT_COLUMNS
+)  # jsonb as text: the shared row builder parses it
+
+
+def _account_upsert(suffix: str) -> str:
+    return (
+        f"INSERT INTO accounts{suffix} ({', '.join(ACCOUNT_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(ACCOUNT_COLUMNS))}) "
+        "ON CONFLICT (customer_id, account_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in ACCOUNT_COLUMNS[2:])
+    )
+
+
+def _transaction_insert(suffix: str) -> str:
+    return (
+        f"INSERT INTO transactions{suffix} ({', '.join(TRANSACTION_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(TRANSACTION_COLUMNS))}) ON CONFLICT DO NOTHING"
+    )
+
+
+def _alert_insert(suffix: str) -> str:
+    return (
+        f"INSERT INTO fraud_alerts{suffix} ({', '.join(ALERT_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(ALERT_COLUMNS))}) ON CONFLICT DO NOTHING"
+    )
+
+
+def _money(value: Decimal) -> Decimal:
+    return value
+
+
+def _time(moment: datetime) -> datetime:
+    return moment
+
+
+class PostgresStateStore(SqlStateStore):
     """The :class:`~banktwin.store.port.StateStore` on PostgreSQL.
 
     Safe to share between threads: each operation borrows a pooled connection, so API readers
@@ -205,30 +236,42 @@ class PostgresStateStore(SqlTwinReader):
     """
 
     alert_select = _ALERT_SELECT
+    mark = "%s"
 
     @property
     def reads_are_local(self) -> bool:
         return False  # a server
 
     def __init__(self, url: str, schema: str | None = None) -> None:
-        prepare_database(url, schema, "state-store", SCHEMA, self._adopt_twin_format)
+        prepare_database(url, schema, "state-store", MIGRATIONS, lambda conn: None)
         self._pool = open_pool(url, schema, "state-store")
+        try:
+            self._start_generations(codec.TWIN_FORMAT)
+        except BaseException:
+            self._pool.close()
+            raise
 
-    @staticmethod
-    def _adopt_twin_format(conn: psycopg.Connection[Any]) -> None:
-        # In prepare_database's transaction, under its lock: processes starting together
-        # convert the store once.
-        adopt_twin_format(conn, "%s", TWIN_PROJECTION_TABLES)
-        _rekey_transactions(conn)
+    def _transaction(self, what: str, work: Callable[[Any], T], *, schema: bool = False) -> T:
+        with (
+            postgres_errors(what),
+            self._pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
+            if schema:  # serialised with migrations and other processes' generations
+                lock_schema(conn)
+            return work(cur)
+
+    def _tables_ddl(self, suffix: str) -> Iterable[str]:
+        return twin_tables_ddl(suffix)
+
+    def _drop_tables(self, generation: TwinGeneration) -> Iterable[str]:
+        return sql_generations.drop_statements(generation, "TRUNCATE {}")
 
     # --- projector side -----------------------------------------------------------------
 
-    def positions(self, consumer: str) -> dict[int, int]:
-        with postgres_errors("read projection positions"), self._pool.connection() as conn:
-            rows = conn.execute(positions.select_sql("%s"), (consumer,)).fetchall()
-        return {int(p): int(o) for p, o in rows}
-
     def load(self, keys: Collection[SubjectKey]) -> dict[SubjectKey, Twin]:
+        suffix = self._required_target().suffix
         by_kind: dict[SubjectKind, list[str]] = {}
         for kind, subject in keys:
             by_kind.setdefault(kind, []).append(subject)
@@ -237,42 +280,27 @@ class PostgresStateStore(SqlTwinReader):
             for kind, ids in by_kind.items():
                 spec = TWIN_TABLES[kind]
                 rows = conn.execute(
-                    f"SELECT {spec.key}, doc FROM {spec.table} WHERE {spec.key} = ANY(%s::text[])",
+                    f"SELECT {spec.key}, doc FROM {spec.table}{suffix} "
+                    f"WHERE {spec.key} = ANY(%s::text[])",
                     (ids,),
                 ).fetchall()
                 for key, doc in rows:
                     found[(kind, key)] = spec.decode(doc)
         return found
 
-    def commit(self, changes: ProjectionChanges) -> None:
-        """Write one batch (see :meth:`~banktwin.store.port.ProjectionStore.commit`).
+    def _lock_positions(self, conn: Any, key: str) -> dict[int, int]:
+        return positions.lock_postgres_positions(conn, key)
 
-        A serialization failure or deadlock is reported as a ``ConflictError`` too: the
-        projector then re-reads its positions and tries again.
-        """
-        with (
-            postgres_errors("commit projections"),
-            self._pool.connection() as conn,
-            conn.transaction(),
-            conn.cursor() as cur,
-        ):
-            self._check_positions(cur, changes)
-            self._write(cur, changes)
-
-    @staticmethod
-    def _check_positions(cur: psycopg.Cursor[Any], changes: ProjectionChanges) -> None:
-        stored = positions.lock_postgres_positions(cur, changes.consumer)
-        positions.check_positions(changes.consumer, stored, changes.start)
-
-    @staticmethod
-    def _write(cur: psycopg.Cursor[Any], changes: ProjectionChanges) -> None:
+    def _write_rows(self, conn: Any, changes: ProjectionChanges, suffix: str, key: str) -> None:
+        cur: psycopg.Cursor[Any] = conn
         for kind, spec in TWIN_TABLES.items():
             twins = [t for (k, _), t in changes.twins.items() if k is kind]
             if not twins:
                 continue
             if kind is SubjectKind.LOAN:
                 cur.executemany(
-                    "INSERT INTO loans (application_id, customer_id, updated_at, version, doc) "
+                    f"INSERT INTO loans{suffix} "
+                    "(application_id, customer_id, updated_at, version, doc) "
                     "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (application_id) DO UPDATE SET "
                     "customer_id = excluded.customer_id, updated_at = excluded.updated_at, "
                     "version = excluded.version, doc = excluded.doc",
@@ -290,7 +318,7 @@ class PostgresStateStore(SqlTwinReader):
                 )
                 continue
             cur.executemany(
-                f"INSERT INTO {spec.table} ({spec.key}, updated_at, version, doc) "
+                f"INSERT INTO {spec.table}{suffix} ({spec.key}, updated_at, version, doc) "
                 "VALUES (%s, %s, %s, %s) "
                 f"ON CONFLICT ({spec.key}) DO UPDATE SET updated_at = excluded.updated_at, "
                 "version = excluded.version, doc = excluded.doc",
@@ -298,32 +326,23 @@ class PostgresStateStore(SqlTwinReader):
             )
         accounts = changed_account_rows(changes, _money, _time)
         if accounts:
-            cur.executemany(_ACCOUNT_UPSERT, accounts)
+            cur.executemany(_account_upsert(suffix), accounts)
         if changes.transactions:
             cur.executemany(
-                _TRANSACTION_INSERT,
+                _transaction_insert(suffix),
                 [transaction_row(r, _money, _time) for r in changes.transactions],
             )
         if changes.alerts_raised:
-            cur.executemany(_ALERT_INSERT, [alert_row(a, _time) for a in changes.alerts_raised])
+            cur.executemany(
+                _alert_insert(suffix), [alert_row(a, _time) for a in changes.alerts_raised]
+            )
         if changes.alert_changes:
             cur.executemany(
-                "UPDATE fraud_alerts SET status = %s, updated_at = %s WHERE alert_id = %s",
+                f"UPDATE fraud_alerts{suffix} SET status = %s, updated_at = %s WHERE alert_id = %s",
                 [(c.status, c.updated_at, c.alert_id) for c in changes.alert_changes],
             )
         if changes.end:
-            cur.executemany(
-                positions.upsert_sql("%s"), positions.position_rows(changes.consumer, changes.end)
-            )
-
-    def reset(self, consumer: str = TWIN_CONSUMER) -> None:
-        with (
-            postgres_errors("reset projections"),
-            self._pool.connection() as conn,
-            conn.transaction(),
-        ):
-            conn.execute(f"TRUNCATE {', '.join(TWIN_PROJECTION_TABLES)}")
-            conn.execute("DELETE FROM projection_positions WHERE consumer = %s", (consumer,))
+            cur.executemany(positions.upsert_sql("%s"), positions.position_rows(key, changes.end))
 
     # --- reader side (queries in SqlTwinReader) ------------------------------------------
 

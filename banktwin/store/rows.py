@@ -7,8 +7,7 @@ analyst's SQL works on them directly.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -23,7 +22,7 @@ from banktwin.domain.loan import LoanTwin
 from banktwin.domain.records import TransactionRecord
 from banktwin.domain.twin import Twin
 from banktwin.store import codec
-from banktwin.store.port import TWIN_CONSUMER, ProjectionChanges
+from banktwin.store.port import ProjectionChanges
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,43 +211,3 @@ def alert_from_row(row: tuple[Any, ...], time: Callable[[Any], datetime]) -> Fra
         raised_at=time(raised),
         updated_at=time(updated),
     )
-
-
-log = logging.getLogger(__name__)
-
-FORMAT_TABLE = "store_meta"
-"""Key-value facts about the store itself (the twin format); never reset."""
-
-
-def adopt_twin_format(conn: Any, mark: str, projection_tables: Sequence[str]) -> bool:
-    """Record :data:`~banktwin.store.codec.TWIN_FORMAT` as the store's, dropping the twin's
-    tables and its positions first (other consumers' are left alone) if the store holds
-    documents of another format (or documents written
-    before formats were recorded). Runs inside the caller's write transaction; ``conn`` is a
-    DB-API connection with ``execute`` and ``mark`` its parameter placeholder.
-
-    Returns:
-        True if projections were dropped (the projector rebuilds them from the log).
-    """
-    row = conn.execute(f"SELECT value FROM {FORMAT_TABLE} WHERE key = 'twin_format'").fetchone()
-    stored = None if row is None else row[0]
-    if stored == codec.TWIN_FORMAT:
-        return False
-    projected = conn.execute(
-        f"SELECT 1 FROM projection_positions WHERE consumer = {mark} LIMIT 1", (TWIN_CONSUMER,)
-    ).fetchone()
-    dropped = stored is not None or projected is not None
-    if dropped:
-        for table in projection_tables:
-            conn.execute(f"DELETE FROM {table}")
-        conn.execute(f"DELETE FROM projection_positions WHERE consumer = {mark}", (TWIN_CONSUMER,))
-        log.warning(
-            "the state store held twins of another format: projections dropped, "
-            "the projector rebuilds them from the event log"
-        )
-    conn.execute(
-        f"INSERT INTO {FORMAT_TABLE} (key, value) VALUES ('twin_format', {mark}) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (codec.TWIN_FORMAT,),
-    )
-    return dropped

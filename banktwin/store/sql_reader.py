@@ -3,12 +3,20 @@
 An adapter says how to run a statement (its driver, its connections, its error mapping), how
 its times read back, and how to select the alert columns; the statements are written once,
 with ``?`` marks that the PostgreSQL adapter turns into ``%s``.
+
+Reads go to the generation this build serves (:func:`banktwin.store.generations.served`),
+looked up again at most every :attr:`SqlTwinReader.generation_check_s` seconds, so a switch
+made by another process is seen within that time; a failed read looks it up again at once
+(the generation it read may just have been dropped).
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from banktwin.domain.branch import BranchTwin
@@ -17,7 +25,9 @@ from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
 from banktwin.domain.records import TransactionRecord
 from banktwin.domain.twin import Twin
-from banktwin.store import codec
+from banktwin.errors import UnavailableError
+from banktwin.store import codec, sql_generations
+from banktwin.store.generations import TwinGeneration, not_ready, served
 from banktwin.store.port import Page
 from banktwin.store.rows import (
     ALERT_COLUMNS,
@@ -27,20 +37,61 @@ from banktwin.store.rows import (
     transaction_from_row,
 )
 
-_CUSTOMER_VERSION = (
-    "SELECT version, (SELECT COUNT(*) FROM loans WHERE customer_id = ?), "
-    "(SELECT COALESCE(SUM(version), 0) FROM loans WHERE customer_id = customers.customer_id) "
-    "FROM customers WHERE customer_id = ?"
-)
 _NEWEST_FIRST = "ORDER BY occurred_at DESC, transaction_id DESC"
-_TRANSACTIONS_PAGE = (
-    f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions "
-    f"WHERE customer_id = ? {_NEWEST_FIRST} LIMIT ? OFFSET ?"
-)
-_TRANSACTIONS_UNTIL = (
-    f"SELECT {', '.join(TRANSACTION_COLUMNS)} FROM transactions "
-    f"WHERE customer_id = ? AND occurred_at <= ? {_NEWEST_FIRST} LIMIT ?"
-)
+_ALERTS_NEWEST_FIRST = "ORDER BY raised_at DESC, alert_id DESC LIMIT ? OFFSET ?"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadStatements:
+    """The reader's statements on one generation's tables."""
+
+    docs: dict[SubjectKind, str]
+    customer_version: str
+    loans_of: str
+    count_transactions: str
+    transactions_page: str
+    transactions_until: str
+    count_alerts: str
+    count_alerts_of_status: str
+    alerts_page: str
+    alerts_of_status_page: str
+
+
+@lru_cache(maxsize=16)
+def read_statements(suffix: str, alert_select: str) -> ReadStatements:
+    """The statements for the tables named with ``suffix`` (``_g2``; ``""``: generation 1)."""
+    transactions = f"transactions{suffix}"
+    loans = f"loans{suffix}"
+    alerts = f"fraud_alerts{suffix}"
+    columns = ", ".join(TRANSACTION_COLUMNS)
+    return ReadStatements(
+        docs={
+            kind: f"SELECT doc FROM {spec.table}{suffix} WHERE {spec.key} = ?"
+            for kind, spec in TWIN_TABLES.items()
+        },
+        customer_version=(
+            f"SELECT version, (SELECT COUNT(*) FROM {loans} WHERE customer_id = ?), "
+            f"(SELECT COALESCE(SUM(version), 0) FROM {loans} "
+            f"WHERE customer_id = c.customer_id) "
+            f"FROM customers{suffix} AS c WHERE customer_id = ?"
+        ),
+        loans_of=f"SELECT doc FROM {loans} WHERE customer_id = ? ORDER BY updated_at DESC",
+        count_transactions=f"SELECT COUNT(*) FROM {transactions} WHERE customer_id = ?",
+        transactions_page=(
+            f"SELECT {columns} FROM {transactions} "
+            f"WHERE customer_id = ? {_NEWEST_FIRST} LIMIT ? OFFSET ?"
+        ),
+        transactions_until=(
+            f"SELECT {columns} FROM {transactions} "
+            f"WHERE customer_id = ? AND occurred_at <= ? {_NEWEST_FIRST} LIMIT ?"
+        ),
+        count_alerts=f"SELECT COUNT(*) FROM {alerts}",
+        count_alerts_of_status=f"SELECT COUNT(*) FROM {alerts} WHERE status = ?",
+        alerts_page=f"SELECT {alert_select} FROM {alerts} {_ALERTS_NEWEST_FIRST}",
+        alerts_of_status_page=(
+            f"SELECT {alert_select} FROM {alerts} WHERE status = ? {_ALERTS_NEWEST_FIRST}"
+        ),
+    )
 
 
 class SqlTwinReader(ABC):
@@ -48,6 +99,13 @@ class SqlTwinReader(ABC):
 
     alert_select: str = ", ".join(ALERT_COLUMNS)
     """The alert columns as the adapter selects them (PostgreSQL reads jsonb as text)."""
+    generation_check_s: float = 1.0
+    """How long readers trust the generation they last looked up."""
+
+    _twin_format: str
+    _served: TwinGeneration | None = None
+    _served_seen: list[TwinGeneration]
+    _served_checked: float = float("-inf")
 
     @abstractmethod
     def _fetch(self, what: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -62,11 +120,45 @@ class SqlTwinReader(ABC):
     def _time_param(self, value: datetime) -> Any:
         """A time as the adapter's statements compare it with stored times."""
 
+    # --- which generation ---------------------------------------------------------------
+
+    def _generations(self) -> list[TwinGeneration]:
+        rows = self._fetch("read the twin generations", sql_generations.SELECT_GENERATIONS)
+        return [sql_generations.generation_from_row(r, self._read_time) for r in rows]
+
+    def _look_again(self) -> None:
+        """Forget the served generation: the next read looks it up."""
+        self._served_checked = float("-inf")
+
+    def served_generation(self) -> TwinGeneration:
+        now = time.monotonic()
+        if now - self._served_checked >= self.generation_check_s:
+            seen = self._generations()
+            self._served, self._served_seen = served(seen, self._twin_format), seen
+            self._served_checked = now
+        if self._served is None:
+            raise not_ready(self._served_seen, self._twin_format)
+        return self._served
+
+    def _read(self, what: str, pick: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Run the statement named ``pick`` of the served generation's statements."""
+        statements = read_statements(self.served_generation().suffix, self.alert_select)
+        try:
+            return self._fetch(what, getattr(statements, pick), params)
+        except UnavailableError:
+            self._look_again()
+            raise
+
+    # --- queries ------------------------------------------------------------------------
+
     def _doc(self, kind: SubjectKind, key: str) -> Twin | None:
+        statements = read_statements(self.served_generation().suffix, self.alert_select)
         spec = TWIN_TABLES[kind]
-        rows = self._fetch(
-            f"read {spec.table}", f"SELECT doc FROM {spec.table} WHERE {spec.key} = ?", (key,)
-        )
+        try:
+            rows = self._fetch(f"read {spec.table}", statements.docs[kind], (key,))
+        except UnavailableError:
+            self._look_again()
+            raise
         return spec.decode(rows[0][0]) if rows else None
 
     def customer(self, customer_id: str) -> CustomerTwin | None:
@@ -82,53 +174,41 @@ class SqlTwinReader(ABC):
         return twin if isinstance(twin, LoanTwin) else None
 
     def customer_version(self, customer_id: str) -> str | None:
-        rows = self._fetch(
-            "read a customer's version", _CUSTOMER_VERSION, (customer_id, customer_id)
+        rows = self._read(
+            "read a customer's version", "customer_version", (customer_id, customer_id)
         )
         return f"{rows[0][0]}.{rows[0][1]}.{rows[0][2]}" if rows else None
 
     def loans_of(self, customer_id: str) -> list[LoanTwin]:
-        rows = self._fetch(
-            "read loans",
-            "SELECT doc FROM loans WHERE customer_id = ? ORDER BY updated_at DESC",
-            (customer_id,),
-        )
+        rows = self._read("read loans", "loans_of", (customer_id,))
         loans = (codec.decode_twin(SubjectKind.LOAN, doc) for (doc,) in rows)
         return [loan for loan in loans if isinstance(loan, LoanTwin)]
 
     def transactions(self, customer_id: str, limit: int, offset: int) -> Page[TransactionRecord]:
-        total = self._fetch(
-            "read transactions",
-            "SELECT COUNT(*) FROM transactions WHERE customer_id = ?",
-            (customer_id,),
-        )[0][0]
-        rows = self._fetch("read transactions", _TRANSACTIONS_PAGE, (customer_id, limit, offset))
+        total = self._read("read transactions", "count_transactions", (customer_id,))[0][0]
+        rows = self._read("read transactions", "transactions_page", (customer_id, limit, offset))
         return Page([transaction_from_row(r, self._read_time) for r in rows], int(total))
 
     def recent_transactions(
         self, customer_id: str, limit: int, until: datetime | None = None
     ) -> list[TransactionRecord]:
         if until is None:
-            rows = self._fetch("read transactions", _TRANSACTIONS_PAGE, (customer_id, limit, 0))
+            rows = self._read("read transactions", "transactions_page", (customer_id, limit, 0))
         else:
-            rows = self._fetch(
+            rows = self._read(
                 "read transactions",
-                _TRANSACTIONS_UNTIL,
+                "transactions_until",
                 (customer_id, self._time_param(until), limit),
             )
         return [transaction_from_row(r, self._read_time) for r in rows]
 
     def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
-        where, params = ("WHERE status = ?", (status,)) if status else ("", ())
-        total = self._fetch(
-            "read fraud alerts", f"SELECT COUNT(*) FROM fraud_alerts {where}", params
-        )[0][0]
-        rows = self._fetch(
-            "read fraud alerts",
-            f"SELECT {self.alert_select} FROM fraud_alerts {where} "
-            "ORDER BY raised_at DESC, alert_id DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        )
+        if status:
+            total = self._read("read fraud alerts", "count_alerts_of_status", (status,))[0][0]
+            rows = self._read("read fraud alerts", "alerts_of_status_page", (status, limit, offset))
+        else:
+            total = self._read("read fraud alerts", "count_alerts", ())[0][0]
+            rows = self._read("read fraud alerts", "alerts_page", (limit, offset))
         return Page([alert_from_row(r, self._read_time) for r in rows], int(total))
 
     def ping(self) -> None:

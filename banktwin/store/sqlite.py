@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.loan import LoanTwin
 from banktwin.domain.twin import Twin
 from banktwin.log.codec import parse_utc, utc_text
+from banktwin.schema_migrations import (
+    Migration,
+    migrate_sqlite,
+    run_sqlite_script,
+    sqlite_statements,
+)
 from banktwin.sqlite_connection import (
     ThreadLocalConnections,
     connect_sqlite,
     in_write_transaction,
     sqlite_errors,
 )
-from banktwin.store import positions
-from banktwin.store.port import TWIN_CONSUMER, ProjectionChanges, SubjectKey
+from banktwin.store import codec, positions, sql_generations
+from banktwin.store.generations import TwinGeneration
+from banktwin.store.port import ProjectionChanges, SubjectKey
 from banktwin.store.rows import (
     ACCOUNT_COLUMNS,
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
     TWIN_TABLES,
-    adopt_twin_format,
     alert_row,
     changed_account_rows,
     loan_customer,
@@ -34,34 +40,42 @@ from banktwin.store.rows import (
     transaction_row,
     twin_doc,
 )
-from banktwin.store.sql_reader import SqlTwinReader
+from banktwin.store.sql_store import SqlStateStore
 
-SCHEMA = """
+T = TypeVar("T")
+
+META_DDL = """
 CREATE TABLE IF NOT EXISTS store_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS customers (
+"""
+
+
+def twin_tables_ddl(suffix: str) -> str:
+    """The tables of one twin generation, their names ending with ``suffix``."""
+    return f"""
+CREATE TABLE IF NOT EXISTS customers{suffix} (
     customer_id TEXT PRIMARY KEY,
     updated_at  TEXT NOT NULL,
     version    INTEGER NOT NULL,
     doc         BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS branches (
+CREATE TABLE IF NOT EXISTS branches{suffix} (
     branch_id  TEXT PRIMARY KEY,
     updated_at TEXT NOT NULL,
     version    INTEGER NOT NULL,
     doc        BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS loans (
+CREATE TABLE IF NOT EXISTS loans{suffix} (
     application_id TEXT PRIMARY KEY,
     customer_id    TEXT,
     updated_at     TEXT NOT NULL,
     version    INTEGER NOT NULL,
     doc            BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS loans_by_customer ON loans (customer_id, updated_at);
-CREATE TABLE IF NOT EXISTS accounts (
+CREATE INDEX IF NOT EXISTS loans_by_customer{suffix} ON loans{suffix} (customer_id, updated_at);
+CREATE TABLE IF NOT EXISTS accounts{suffix} (
     account_id  TEXT NOT NULL,
     customer_id TEXT NOT NULL,
     type        TEXT,
@@ -72,8 +86,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (customer_id, account_id)
 );
-CREATE INDEX IF NOT EXISTS accounts_by_id ON accounts (account_id);
-CREATE TABLE IF NOT EXISTS transactions (
+CREATE INDEX IF NOT EXISTS accounts_by_id{suffix} ON accounts{suffix} (account_id);
+CREATE TABLE IF NOT EXISTS transactions{suffix} (
     transaction_id    TEXT NOT NULL,
     customer_id       TEXT NOT NULL,
     account_id        TEXT NOT NULL,
@@ -95,7 +109,7 @@ CREATE TABLE IF NOT EXISTS transactions (
     -- insert touches one B-tree instead of a table and an index. (rows.TRANSACTION_KEY)
     PRIMARY KEY (customer_id, occurred_at, transaction_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS fraud_alerts (
+CREATE TABLE IF NOT EXISTS fraud_alerts{suffix} (
     alert_id       TEXT PRIMARY KEY,
     customer_id    TEXT NOT NULL,
     transaction_id TEXT NOT NULL,
@@ -107,18 +121,28 @@ CREATE TABLE IF NOT EXISTS fraud_alerts (
     raised_at      TEXT NOT NULL,
     updated_at     TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS fraud_alerts_recent ON fraud_alerts (raised_at DESC, alert_id DESC);
-CREATE INDEX IF NOT EXISTS fraud_alerts_by_status
-    ON fraud_alerts (status, raised_at DESC, alert_id DESC);
+CREATE INDEX IF NOT EXISTS fraud_alerts_recent{suffix}
+    ON fraud_alerts{suffix} (raised_at DESC, alert_id DESC);
+CREATE INDEX IF NOT EXISTS fraud_alerts_by_status{suffix}
+    ON fraud_alerts{suffix} (status, raised_at DESC, alert_id DESC);
 """
-TWIN_PROJECTION_TABLES = (
-    "customers",
-    "branches",
-    "loans",
-    "accounts",
-    "transactions",
-    "fraud_alerts",
+
+
+def _twin_generations(conn: sqlite3.Connection) -> None:
+    for statement in sql_generations.generations_ddl("TEXT", "TEXT"):
+        conn.execute(statement)
+    sql_generations.adopt_legacy(conn, "?", utc_text)
+
+
+MIGRATIONS = (
+    Migration(
+        "initial schema", run_sqlite_script(positions.SQLITE_DDL + META_DDL + twin_tables_ddl(""))
+    ),
+    Migration("twin generations", _twin_generations),
 )
+"""The state store's schema, version by version (:mod:`banktwin.schema_migrations`); append
+only. Version 1 is the schema of the builds before migrations: their stores are adopted."""
+
 _KEY_CHUNK = 500
 
 
@@ -130,7 +154,7 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-class SqliteStateStore(SqlTwinReader):
+class SqliteStateStore(SqlStateStore):
     """The :class:`~banktwin.store.port.StateStore` on one SQLite file."""
 
     @property
@@ -142,27 +166,29 @@ class SqliteStateStore(SqlTwinReader):
         self._writer = connect_sqlite(path)
         self._readers = ThreadLocalConnections(path)
         with sqlite_errors("create the state store"):
-            self._writer.executescript(positions.SQLITE_DDL + SCHEMA)
-            self._in_write_transaction(self._adopt_twin_format)
+            migrate_sqlite(self._writer, "state-store", MIGRATIONS, str(path))
+        self._start_generations(codec.TWIN_FORMAT)
 
-    @staticmethod
-    def _adopt_twin_format(conn: sqlite3.Connection) -> None:
-        adopt_twin_format(conn, "?", TWIN_PROJECTION_TABLES)
-
-    def _in_write_transaction(self, work: Callable[[sqlite3.Connection], None]) -> None:
-        in_write_transaction(self._writer, self._write_lock, work)
+    def _transaction(self, what: str, work: Callable[[Any], T], *, schema: bool = False) -> T:
+        # Every write holds the file's write lock: schema changes need nothing more.
+        done: list[T] = []
+        with sqlite_errors(what):
+            in_write_transaction(self._writer, self._write_lock, lambda c: done.append(work(c)))
+        return done[0]
 
     def _reader(self) -> sqlite3.Connection:
         return self._readers.get()
 
+    def _tables_ddl(self, suffix: str) -> Iterable[str]:
+        return sqlite_statements(twin_tables_ddl(suffix))
+
+    def _drop_tables(self, generation: TwinGeneration) -> Iterable[str]:
+        return sql_generations.drop_statements(generation, "DELETE FROM {}")
+
     # --- projector side -----------------------------------------------------------------
 
-    def positions(self, consumer: str) -> dict[int, int]:
-        with sqlite_errors("read projection positions"):
-            rows = self._reader().execute(positions.select_sql("?"), (consumer,)).fetchall()
-        return {int(p): int(o) for p, o in rows}
-
     def load(self, keys: Collection[SubjectKey]) -> dict[SubjectKey, Twin]:
+        suffix = self._required_target().suffix
         by_kind: dict[SubjectKind, list[str]] = {}
         for kind, key in keys:
             by_kind.setdefault(kind, []).append(key)
@@ -174,35 +200,26 @@ class SqliteStateStore(SqlTwinReader):
                 for start in range(0, len(ids), _KEY_CHUNK):
                     chunk = ids[start : start + _KEY_CHUNK]
                     for key, doc in conn.execute(
-                        f"SELECT {spec.key}, doc FROM {spec.table} "
+                        f"SELECT {spec.key}, doc FROM {spec.table}{suffix} "
                         f"WHERE {spec.key} IN ({_marks(len(chunk))})",
                         chunk,
                     ):
                         found[(kind, key)] = spec.decode(doc)
         return found
 
-    def commit(self, changes: ProjectionChanges) -> None:
-        def check_and_write(conn: sqlite3.Connection) -> None:
-            self._check_positions(conn, changes)
-            self._write(conn, changes)
+    def _lock_positions(self, conn: Any, key: str) -> dict[int, int]:
+        # The transaction holds the file's write lock already.
+        return {int(p): int(o) for p, o in conn.execute(positions.select_sql("?"), (key,))}
 
-        with sqlite_errors("commit projections"):
-            self._in_write_transaction(check_and_write)
-
-    @staticmethod
-    def _check_positions(conn: sqlite3.Connection, changes: ProjectionChanges) -> None:
-        stored = dict(conn.execute(positions.select_sql("?"), (changes.consumer,)).fetchall())
-        positions.check_positions(changes.consumer, stored, changes.start)
-
-    @staticmethod
-    def _write(conn: sqlite3.Connection, changes: ProjectionChanges) -> None:
+    def _write_rows(self, conn: Any, changes: ProjectionChanges, suffix: str, key: str) -> None:
         for kind, spec in TWIN_TABLES.items():
             twins = [t for (k, _), t in changes.twins.items() if k is kind]
             if not twins:
                 continue
             if kind is SubjectKind.LOAN:
                 conn.executemany(
-                    "INSERT INTO loans (application_id, customer_id, updated_at, version, doc) "
+                    f"INSERT INTO loans{suffix} "
+                    "(application_id, customer_id, updated_at, version, doc) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (application_id) DO UPDATE SET "
                     "customer_id = excluded.customer_id, updated_at = excluded.updated_at, "
                     "version = excluded.version, doc = excluded.doc",
@@ -220,7 +237,7 @@ class SqliteStateStore(SqlTwinReader):
                 )
                 continue
             conn.executemany(
-                f"INSERT INTO {spec.table} ({spec.key}, updated_at, version, doc) "
+                f"INSERT INTO {spec.table}{suffix} ({spec.key}, updated_at, version, doc) "
                 "VALUES (?, ?, ?, ?) "
                 f"ON CONFLICT ({spec.key}) DO UPDATE SET updated_at = excluded.updated_at, "
                 "version = excluded.version, doc = excluded.doc",
@@ -233,40 +250,29 @@ class SqliteStateStore(SqlTwinReader):
         if accounts:
             updates = ", ".join(f"{c} = excluded.{c}" for c in ACCOUNT_COLUMNS[2:])
             conn.executemany(
-                f"INSERT INTO accounts ({', '.join(ACCOUNT_COLUMNS)}) "
+                f"INSERT INTO accounts{suffix} ({', '.join(ACCOUNT_COLUMNS)}) "
                 f"VALUES ({_marks(len(ACCOUNT_COLUMNS))}) "
                 f"ON CONFLICT (customer_id, account_id) DO UPDATE SET {updates}",
                 accounts,
             )
         if changes.transactions:
             conn.executemany(
-                f"INSERT OR IGNORE INTO transactions ({', '.join(TRANSACTION_COLUMNS)}) "
+                f"INSERT OR IGNORE INTO transactions{suffix} ({', '.join(TRANSACTION_COLUMNS)}) "
                 f"VALUES ({_marks(len(TRANSACTION_COLUMNS))})",
                 [transaction_row(r, _money, utc_text) for r in changes.transactions],
             )
         if changes.alerts_raised:
             conn.executemany(
-                f"INSERT OR IGNORE INTO fraud_alerts ({', '.join(ALERT_COLUMNS)}) "
+                f"INSERT OR IGNORE INTO fraud_alerts{suffix} ({', '.join(ALERT_COLUMNS)}) "
                 f"VALUES ({_marks(len(ALERT_COLUMNS))})",
                 [alert_row(a, utc_text) for a in changes.alerts_raised],
             )
         if changes.alert_changes:
             conn.executemany(
-                "UPDATE fraud_alerts SET status = ?, updated_at = ? WHERE alert_id = ?",
+                f"UPDATE fraud_alerts{suffix} SET status = ?, updated_at = ? WHERE alert_id = ?",
                 [(c.status, utc_text(c.updated_at), c.alert_id) for c in changes.alert_changes],
             )
-        conn.executemany(
-            positions.upsert_sql("?"), positions.position_rows(changes.consumer, changes.end)
-        )
-
-    def reset(self, consumer: str = TWIN_CONSUMER) -> None:
-        def delete_all(conn: sqlite3.Connection) -> None:
-            for table in TWIN_PROJECTION_TABLES:
-                conn.execute(f"DELETE FROM {table}")
-            conn.execute("DELETE FROM projection_positions WHERE consumer = ?", (consumer,))
-
-        with sqlite_errors("reset projections"):
-            self._in_write_transaction(delete_all)
+        conn.executemany(positions.upsert_sql("?"), positions.position_rows(key, changes.end))
 
     # --- reader side (queries in SqlTwinReader) ------------------------------------------
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
 
@@ -20,7 +17,6 @@ from banktwin.domain.events import Event, SubjectKind
 from banktwin.domain.records import AlertStatusChange, TransactionRecord, records_for
 from banktwin.domain.twin import Twin, fold
 from banktwin.errors import ConflictError
-from banktwin.store import codec
 from banktwin.store.port import ProjectionChanges, StateStore
 from tests.factories import T0, event, new_id, opened, posted, registered
 
@@ -223,22 +219,20 @@ class TestStateStoreContract:
         assert store.loans_of(cid) == [loan]
         assert store.customer(branch_id) is None
 
-    def test_reset_forgets_everything(self, store: StateStore) -> None:
+    def test_reset_starts_an_empty_twin_beside_the_one_readers_are_served(
+        self, store: StateStore
+    ) -> None:
         cid = new_id()
         twin, _ = _customer(cid)
+        key = (SubjectKind.CUSTOMER, cid)
         store.commit(
-            ProjectionChanges(
-                "twin",
-                {},
-                {0: 4},
-                {(SubjectKind.CUSTOMER, cid): twin},
-                alerts_raised=[_alert(cid, 1)],
-            )
+            ProjectionChanges("twin", {}, {0: 4}, {key: twin}, alerts_raised=[_alert(cid, 1)])
         )
         store.reset()
-        assert store.customer(cid) is None
-        assert store.positions("twin") == {}
-        assert store.fraud_alerts(None, 10, 0).total == 0
+        assert store.rebuilding()
+        assert store.positions("twin") == {} and store.load([key]) == {}  # the projector's
+        assert store.customer(cid) == twin  # readers' until the new one has caught up
+        assert store.fraud_alerts(None, 10, 0).total == 1
 
     def test_updating_a_twin_replaces_it(self, store: StateStore) -> None:
         cid = new_id()
@@ -304,80 +298,20 @@ def _commit_one_customer(store: StateStore) -> str:
     return cid
 
 
-def test_twins_of_another_format_are_dropped_for_a_rebuild_and_others_kept(
-    durable_store_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_reopening_keeps_the_twin_and_other_consumers_state(durable_store_url: str) -> None:
     store = open_state_store(durable_store_url)
-    old = _commit_one_customer(store)
+    kept = _commit_one_customer(store)
     store.close()
     kv = open_kv_store(durable_store_url)
     kv.commit(Checkpoint("kpis", {}, {0: 5}), {"0000/totals": b"{}"})  # another consumer's
-
-    monkeypatch.setattr(codec, "TWIN_FORMAT", "a-later-format")
-    store = open_state_store(durable_store_url)  # a build whose twins changed shape
-    assert store.customer(old) is None and store.positions("twin") == {}
-    assert "projections dropped" in caplog.text
-    assert kv.positions("kpis") == {0: 5} and kv.get_many("kpis", ["0000/totals"])
     kv.close()
-    kept = _commit_one_customer(store)
-    store.close()
 
-    caplog.clear()
-    store = open_state_store(durable_store_url)  # the same build again: nothing dropped
-    assert store.customer(kept) is not None and store.positions("twin") == {0: 3}
-    assert "projections dropped" not in caplog.text
-    store.close()
-
-
-def test_a_postgres_transactions_table_of_an_earlier_build_is_rekeyed_in_place(
-    postgres_url: str,
-) -> None:
-    import psycopg
-
-    from banktwin.postgres_connection import connection_kwargs
-
-    store = open_state_store(postgres_url)
-    cid = new_id()
-    rows = [
-        r
-        for e in (posted(cid, minutes=1), posted(cid, minutes=2))
-        for r in records_for(e)
-        if isinstance(r, TransactionRecord)
-    ]
-    store.commit(ProjectionChanges("twin", {}, {0: 2}, {}, transactions=rows))
-    store.close()
-    parts = urlsplit(postgres_url)
-    schema = parse_qs(parts.query)["schema"][0]
-    url = urlunsplit((*parts[:3], "", ""))
-    with psycopg.connect(url, **connection_kwargs(schema, "test")) as conn:  # the old key
-        conn.execute("ALTER TABLE transactions DROP CONSTRAINT transactions_pkey")
-        conn.execute("ALTER TABLE transactions ADD PRIMARY KEY (customer_id, transaction_id)")
-
-    store = open_state_store(postgres_url)
+    store = open_state_store(durable_store_url)  # the same build again: nothing moves
+    kv = open_kv_store(durable_store_url)
     try:
-        assert store.transactions(cid, 10, 0).total == 2  # kept, not rebuilt
-        later = posted(cid, transaction_id=rows[0].transaction_id, minutes=3)
-        [record] = records_for(later)
-        assert isinstance(record, TransactionRecord)
-        store.commit(ProjectionChanges("twin", {0: 2}, {0: 3}, {}, transactions=[record]))
-        assert store.transactions(cid, 10, 0).total == 3
+        assert store.customer(kept) is not None and store.positions("twin") == {0: 3}
+        assert [g.generation.state for g in store.generations()] == ["active"]
+        assert kv.positions("kpis") == {0: 5} and kv.get_many("kpis", ["0000/totals"])
     finally:
         store.close()
-    with psycopg.connect(url, **connection_kwargs(schema, "test")) as conn:
-        key = conn.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'transactions'::regclass AND contype = 'p'"
-        ).fetchone()
-    assert key == ("PRIMARY KEY (customer_id, occurred_at, transaction_id)",)
-
-
-def test_a_store_from_before_formats_were_recorded_is_rebuilt(tmp_path: Path) -> None:
-    path = tmp_path / "store.db"
-    store = open_state_store(f"sqlite:///{path}")
-    cid = _commit_one_customer(store)
-    store.close()
-    with closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("DELETE FROM store_meta")
-    store = open_state_store(f"sqlite:///{path}")
-    assert store.customer(cid) is None and store.positions("twin") == {}
-    store.close()
+        kv.close()
