@@ -44,11 +44,18 @@ class Settings(BaseSettings):
     split between them (default: one per core, at most one per partition); 0 runs them as
     threads of the server's own process (always so for an in-memory log)."""
     projector_batch_size: int = Field(50_000, ge=1, le=1_000_000)
-    """Most events a projector reads at once, and applies before it commits."""
+    """Most events a consumer reads at once."""
     projector_commit_interval_s: float = Field(1.0, ge=0, le=60)
     """While the log keeps growing, how long applied events may wait for their commit (and so
     to be visible to readers); 0 commits after every read. A projector that catches up commits
     at once."""
+    projector_catch_up_commit_s: float = Field(10.0, ge=0, le=600)
+    """The same while a consumer is catching up (a backlog bigger than one read): readers see
+    a backlog late anyway, and longer commits write each busy subject once for more events,
+    which keeps the cost per event of a big bank near a small one's."""
+    projector_max_uncommitted_events: int = Field(500_000, ge=1, le=10_000_000)
+    """Most events a consumer applies before it commits, whatever the time (bounds the memory
+    of the work waiting for its commit)."""
     partitions: str | None = Field(None, pattern=r"^\d{1,4}(,\d{1,4})*$", examples=["0,2"])
     """The log partitions this process projects, comma-separated (default: all of them).
     Workers given disjoint sets project in parallel."""

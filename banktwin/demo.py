@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import uvicorn
 from rich.console import Console
-from rich.progress import TaskID
 
 from banktwin.api.app import create_app
 from banktwin.api.auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SCOPES, Authority
@@ -20,6 +19,7 @@ from banktwin.config import Settings
 from banktwin.domain.events import Event
 from banktwin.log.port import EventLog
 from banktwin.progress import event_progress
+from banktwin.projector.replay import catch_up_consumers
 from banktwin.runtime import Runtime
 from banktwin.sim import GroundTruthStore, SimConfig, Simulation, run_backfill, run_live
 
@@ -37,22 +37,25 @@ class LogSink:
 
 
 def project_backlog(runtime: Runtime, console: Console) -> None:
-    """Apply what the log holds and the consumers have not seen yet, with a progress bar
-    each (the twin first: the API serves from it)."""
+    """Apply what the log holds and the consumers have not seen yet, with a progress bar, on
+    every core as ``replay`` does (the log's partitions split between processes)."""
+    processes = runtime.consumer_processes() or 1
+    if processes == 1:
+        runtime.keep_cycle_collector_on()  # consumed here, in the API's own process
     with event_progress() as progress:
-        tasks: dict[str, TaskID] = {}
+        task = progress.add_task(
+            f"projecting {', '.join(runtime.selected)} ({processes} processes)", total=None
+        )
 
-        def start(name: str, lag: int) -> None:
-            if lag:
-                tasks[name] = progress.add_task(f"consuming: {name}", total=lag)
+        def start(lag: int) -> None:
+            progress.update(task, total=lag)
 
-        def advance(name: str, applied: int) -> None:
+        def advance(applied: int) -> None:
             # Derived events (SLA breaches) join the log while it is projected.
-            task = progress.tasks[tasks[name]]
-            done = task.completed + applied
-            progress.update(tasks[name], completed=done, total=max(done, task.total or 0))
+            done = progress.tasks[task].completed + applied
+            progress.update(task, completed=done, total=max(done, progress.tasks[task].total or 0))
 
-        runtime.catch_up(start, advance)
+        catch_up_consumers(runtime, processes=processes, on_start=start, on_progress=advance)
 
 
 def run_demo(

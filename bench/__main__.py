@@ -1,7 +1,8 @@
 """Run the benchmarks, print one JSON document, keep it in ``bench/results/``.
 
 python -m bench [--events 300000] [--replay-events 1000000]
-                [--only ingest,http,replay,http_ingest,freshness]
+                [--only ingest,http,replay,http_ingest,freshness,size_sweep]
+                [--sizes 2000,20000,100000]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rich.console import Console
 from banktwin.adapters import open_event_log, open_state_store
 from banktwin.config import load_settings
 from banktwin.projector.projector import Projector
-from bench import freshness, http_ingest, http_read, ingest, replay
+from bench import freshness, http_ingest, http_read, ingest, replay, size_sweep
 from bench.workload import simulated_events
 
 RESULTS = Path(__file__).parent / "results"
@@ -51,7 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=300_000, help="events for the ingest run")
     parser.add_argument("--replay-events", type=int, default=1_000_000)
-    parser.add_argument("--only", default="ingest,http,replay,http_ingest,freshness")
+    parser.add_argument("--only", default="ingest,http,replay,http_ingest,freshness,size_sweep")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, size_sweep.SIZES)),
+        help="customers per bank in the size sweep",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     console = Console(stderr=True)
@@ -83,6 +89,10 @@ def main() -> None:
     if "freshness" in only:
         console.print("freshness: serving, streaming and probing…")
         results["benchmarks"].append(freshness.run())
+    if "size_sweep" in only:
+        console.print("size_sweep: simulating and projecting banks of each size…")
+        sizes = tuple(int(s) for s in args.sizes.split(","))
+        results["benchmarks"].append(size_sweep.run(sizes))
     text = json.dumps(results, indent=2)
     print(text)
     RESULTS.mkdir(exist_ok=True)

@@ -63,8 +63,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=150_000)
     parser.add_argument("--batch", type=int, default=15_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--customers", type=int, default=2000)
     args = parser.parse_args()
-    events = simulated_events(args.events)
+    events = simulated_events(args.events, customers=args.customers)
     n = len(events)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -81,6 +82,7 @@ def main() -> None:
         json.dumps(
             {
                 "events": n,
+                "customers": args.customers,
                 "batch": args.batch,
                 "cpu_us_per_event": round(cpu_s / n * 1e6, 2),
                 "phase_wall_us_per_event": per_event,

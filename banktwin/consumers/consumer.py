@@ -8,10 +8,13 @@ exactly once, whatever fails when.
 
 A commit may cover several reads (``commit_interval_s``, as Kafka Streams' commit interval):
 while the log keeps growing, the consumer goes on applying what arrives and commits at most
-every interval (or every ``batch_size`` events), so an engine writes a busy key once per
-commit rather than once per read. As soon as a read finds nothing new, what was applied is
-committed. What is applied but not committed is only in memory: a crash re-applies it from the
-committed positions.
+every interval (or every ``max_uncommitted_events``), so an engine writes a busy key once per
+commit rather than once per read. While it is catching up (a backlog: the demo's first
+projection, a replay, a worker behind a burst) the interval is longer
+(``catch_up_commit_s``): a bigger bank touches more subjects per event, and a long commit
+keeps the writes per event as few as in a small one. As soon as a read finds nothing new,
+what was applied is committed. What is applied but not committed is only in memory: a crash
+re-applies it from the committed positions.
 
 A batch that cannot be applied (store down, a bug in a rule) is retried from the last
 committed position with back-off; no event is ever skipped.
@@ -89,17 +92,27 @@ class Consumer(Generic[W]):
         batch_size: int = 5000,
         partitions: Collection[int] | None = None,
         commit_interval_s: float = 0.0,
+        catch_up_commit_s: float | None = None,
+        max_uncommitted_events: int | None = None,
         pause_gc: bool = True,
     ) -> None:
         """``partitions``: the log partitions this consumer reads (default: all). Consumers of
         one engine that split the partitions between them run in parallel; a subject's events
         are all in one partition.
 
-        ``batch_size``: most events read at once, and most applied before a commit.
+        ``batch_size``: most events read at once.
         ``commit_interval_s``: longest time applied events wait for their commit while the
         log keeps growing (0: commit after every read).
+        ``catch_up_commit_s``: the same while the consumer is catching up (a read could not
+        take everything a partition had): readers see a backlog late whatever the interval,
+        and a commit's cost is mostly per subject, so a long commit writes a busy subject
+        once for many events (default: ``commit_interval_s``).
+        ``max_uncommitted_events``: most events applied before a commit, whatever the time
+        (default: ``batch_size``; it bounds the memory an uncommitted unit of work holds).
         ``pause_gc``: pause the cycle collector while a batch is applied (see :meth:`run_once`);
-        process-wide, so only for a process that does nothing else meanwhile (a worker).
+        process-wide, so only for a process that does nothing else meanwhile (a worker): the
+        API turns it off for every consumer of its runtime
+        (:meth:`~banktwin.runtime.Runtime.keep_cycle_collector_on`).
         """
         owned = sorted(set(range(log.partitions) if partitions is None else partitions))
         if not owned or not set(owned) <= set(range(log.partitions)):
@@ -111,6 +124,12 @@ class Consumer(Generic[W]):
         self.engine = engine
         self._batch_size = batch_size
         self._commit_interval_s = commit_interval_s
+        self._catch_up_commit_s = (
+            commit_interval_s if catch_up_commit_s is None else catch_up_commit_s
+        )
+        self._max_uncommitted = (
+            batch_size if max_uncommitted_events is None else max_uncommitted_events
+        )
         self.pause_gc = pause_gc
         self._uncommitted: _Uncommitted[W] | None = None
         self._positions: dict[int, int] | None = None
@@ -134,6 +153,13 @@ class Consumer(Generic[W]):
         """Call ``listener`` after each commit, on the consumer's thread (keep it quick: a
         change stream hands the news on; a listener's failure is logged, never fatal)."""
         self._listeners.append(listener)
+
+    def reset(self) -> None:
+        """Forget the engine's state (:meth:`Engine.reset`) and what this consumer applied or
+        knew of its positions: the next batch starts from what the store then holds."""
+        self._uncommitted = None
+        self._positions = None
+        self.engine.reset()
 
     def positions(self) -> dict[int, int]:
         """The committed positions of this consumer's partitions."""
@@ -167,17 +193,20 @@ class Consumer(Generic[W]):
         age = ((now or datetime.now(UTC)) - oldest).total_seconds()
         return Lag(events, round(max(age, 0.0), 3))
 
-    def _read_batch(self, start: dict[int, int]) -> tuple[list[LoggedEvent], dict[int, int]]:
-        """The next events of every owned partition, and the positions after them."""
+    def _read_batch(self, start: dict[int, int]) -> tuple[list[LoggedEvent], dict[int, int], bool]:
+        """The next events of every owned partition, the positions after them, and whether a
+        partition had more than one read could take (the consumer is catching up)."""
         per_partition = max(self._batch_size // max(len(start), 1), 1)
         batch: list[LoggedEvent] = []
         end = dict(start)
+        behind = False
         for partition, offset in start.items():
             events = self._log.read(partition, offset, per_partition)
             if events:  # a partition's events come in offset order
                 end[partition] = events[-1].offset + 1
                 batch.extend(events)
-        return batch, end
+                behind = behind or len(events) == per_partition
+        return batch, end, behind
 
     def run_once(self) -> int:
         """Read and apply the next events, committing when due; returns how many log events
@@ -200,7 +229,7 @@ class Consumer(Generic[W]):
     def _apply_batch(self) -> int:
         pending = self._uncommitted
         start = self.positions() if pending is None else pending.end
-        batch, end = self._read_batch(start)
+        batch, end, behind = self._read_batch(start)
         if not batch:
             self.commit()
             return 0
@@ -211,10 +240,8 @@ class Consumer(Generic[W]):
         pending.events += len(batch)
         if derived:
             self._log.append(derived)
-        if (
-            pending.events >= self._batch_size
-            or time.monotonic() - pending.since >= self._commit_interval_s
-        ):
+        interval = self._catch_up_commit_s if behind else self._commit_interval_s
+        if pending.events >= self._max_uncommitted or time.monotonic() - pending.since >= interval:
             self.commit()
         return len(batch)
 

@@ -1,7 +1,14 @@
-"""Rebuild consumers' state from the log (after a rule change, or to verify the twin)."""
+"""Rebuild consumers' state from the log (after a rule change, or to verify the twin).
+
+The twin is rebuilt as a new generation beside the one readers are served
+(:mod:`banktwin.store.generations`): reads go on meanwhile, and switch to the new one in the
+commit that brings it to the end of the log. Other consumers (the KPIs) are emptied and
+rebuilt in place: their readers see them fill up again.
+"""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
@@ -9,13 +16,14 @@ from typing import TYPE_CHECKING
 
 from banktwin.log.port import EventLog
 from banktwin.projector.projector import Projector
-from banktwin.store.port import ProjectionStore
+from banktwin.store.port import TWIN_CONSUMER, ProjectionStore
 from banktwin.worker_processes import split_partitions
 
 if TYPE_CHECKING:
     from banktwin.runtime import Runtime
 
 POLL_S = 0.25
+logger = logging.getLogger(__name__)
 
 
 def rebuild_projections(
@@ -26,19 +34,23 @@ def rebuild_projections(
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Delete the twin and apply the whole log again, in this process; returns events applied.
+    """Build the twin again from the whole log, in this process, beside the one readers are
+    served, and serve it once it has caught up; returns events applied.
 
-    Run it with no other projector working on the same store (stop ``serve``/``worker``).
+    Projectors running elsewhere (``serve``, ``worker``) may go on: they keep the served
+    twin current until the switch, then move to the new one.
 
     Args:
         on_start: called once with the number of events in the log.
         on_progress: called after each batch with the events it applied.
     """
     projector = Projector(log, store, batch_size=batch_size)
-    projector.engine.reset()
+    projector.reset()
     if on_start is not None:
         on_start(sum(log.end_offsets().values()))
-    return projector.run_until_caught_up(on_progress)
+    applied = projector.run_until_caught_up(on_progress)
+    _finish_twin(log, store, projector)
+    return applied
 
 
 def rebuild_consumers(
@@ -48,12 +60,15 @@ def rebuild_consumers(
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Delete the state of the runtime's selected consumers and apply the whole log to each
-    again, the log's partitions split between ``processes`` processes (a subject's events
-    are all in one partition, and every engine keys its state by partition, so they never
-    write the same thing). Progress is read from the positions they commit.
+    """Rebuild the runtime's selected consumers from the whole log, the log's partitions
+    split between ``processes`` processes (a subject's events are all in one partition, and
+    every engine keys its state by partition, so they never write the same thing). Progress
+    is read from the positions they commit.
 
-    Run it with nothing else consuming for those consumers (stop ``serve``/``worker``).
+    The twin is built as a new generation beside the served one, which readers and running
+    projectors keep using until the new one has caught up; then it is served. Other
+    consumers are emptied and rebuilt in place: stop what runs them (``serve``/``worker``)
+    first, or their processes and the replay's share the work.
 
     Args:
         on_start: called once with the events to apply (the log's, once per consumer).
@@ -66,19 +81,69 @@ def rebuild_consumers(
         Exception: what the first failing process raised (after the others finished; run the
             replay again once the cause is fixed).
     """
+    for consumer in runtime.running_here():
+        consumer.reset()
+    applied = catch_up_consumers(
+        runtime, processes=processes, on_start=on_start, on_progress=on_progress
+    )
+    if TWIN_CONSUMER in runtime.selected:
+        _finish_twin(runtime.log, runtime.store, runtime.projector)
+    return applied
+
+
+FINISH_ATTEMPTS = 20
+
+
+def _finish_twin(log: EventLog, store: ProjectionStore, projector: Projector) -> None:
+    """See the new twin generation switched in. The commit that caught up did it, unless the
+    log had nothing to apply or events were appended while the last batches were committed
+    (the log is live): then apply those here and look again."""
+    for _ in range(FINISH_ATTEMPTS):
+        if not store.rebuilding() or store.switch_if_caught_up(TWIN_CONSUMER, log.end_offsets()):
+            return
+        projector.run_until_caught_up()
+    logger.warning(
+        "the replayed twin has not caught up with the log yet: readers keep the previous "
+        "one; a projector started from now on finishes it and switches them over"
+    )
+
+
+def catch_up_consumers(
+    runtime: Runtime,
+    *,
+    processes: int = 1,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply what the runtime's selected consumers have not applied yet, the log's partitions
+    split between ``processes`` processes (a subject's events are all in one partition, and
+    every engine keys its state by partition, so they never write the same thing). Progress
+    is read from the positions they commit. The demo's first projection and a replay run it.
+
+    Run it with nothing else consuming for those consumers.
+
+    Args:
+        on_start: called once with the events to apply (counted once per consumer).
+        on_progress: called with the events applied since the last call.
+
+    Returns:
+        The events applied (once per consumer).
+
+    Raises:
+        Exception: what the first failing process raised (after the others finished; run it
+            again once the cause is fixed: nothing committed is lost).
+    """
     consumers = runtime.running_here()
-    for consumer in consumers:
-        consumer.engine.reset()
     if on_start is not None:
-        on_start(sum(runtime.log.end_offsets().values()) * len(consumers))
-    if processes <= 1:
-        return runtime.catch_up(on_progress=lambda _, n: on_progress(n) if on_progress else None)
+        on_start(sum(c.lag() for c in consumers))
     settings = runtime.settings
-    if settings.event_log_url.startswith("memory:") or settings.state_store_url.startswith(
+    in_memory = settings.event_log_url.startswith("memory:") or settings.state_store_url.startswith(
         "memory:"
-    ):
-        raise ValueError("an in-memory log or store cannot be shared with other processes")
+    )
+    if processes <= 1 or in_memory:
+        return runtime.catch_up(on_progress=lambda _, n: on_progress(n) if on_progress else None)
     groups = split_partitions(range(runtime.log.partitions), processes)
+    before = sum(sum(c.engine.positions().values()) for c in consumers)
     shown = 0
     # spawn, not fork: the parent holds connections and threads (the progress bar).
     context = multiprocessing.get_context("spawn")
@@ -97,7 +162,7 @@ def rebuild_consumers(
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_EXCEPTION)
-            applied = sum(sum(c.engine.positions().values()) for c in consumers)
+            applied = sum(sum(c.engine.positions().values()) for c in consumers) - before
             if on_progress is not None and applied > shown:
                 on_progress(applied - shown)
             shown = max(shown, applied)

@@ -186,3 +186,47 @@ def test_run_forever_is_woken_by_the_logs_appends_and_commits_on_stop() -> None:
     consumer.notify()
     thread.join(5)
     assert not thread.is_alive() and engine.count(cid) == 1
+
+
+def test_a_consumer_catching_up_commits_less_often_and_at_once_when_it_reaches_the_end() -> None:
+    log, kv = InMemoryEventLog(partitions=1), InMemoryKeyValueStore()
+    log.append([posted(new_id(), minutes=i) for i in range(45)])
+    consumer = Consumer(
+        log,
+        CountingEngine(kv),
+        batch_size=10,
+        commit_interval_s=0,
+        catch_up_commit_s=3600,
+        max_uncommitted_events=35,
+    )
+    commits: list[int] = []
+    consumer.add_listener(lambda c: commits.append(c.checkpoint.end[0]))
+    assert [consumer.run_once() for _ in range(3)] == [10, 10, 10]
+    assert commits == [] and kv.positions("counts") == {}  # full reads: still catching up
+    consumer.run_once()
+    assert commits == [40]  # the most events a commit may wait for
+    consumer.run_once()
+    assert commits == [40, 45]  # a read that took what was left: the live interval (0)
+    assert consumer.run_once() == 0 and kv.positions("counts") == {0: 45}
+
+
+def test_without_a_catch_up_interval_every_read_is_committed_as_before() -> None:
+    log, kv = InMemoryEventLog(partitions=1), InMemoryKeyValueStore()
+    log.append([posted(new_id(), minutes=i) for i in range(25)])
+    consumer = Consumer(log, CountingEngine(kv), batch_size=10)
+    commits: list[int] = []
+    consumer.add_listener(lambda c: commits.append(c.checkpoint.end[0]))
+    consumer.run_until_caught_up()
+    assert commits == [10, 20, 25]
+
+
+def test_a_reset_consumer_applies_the_whole_log_again() -> None:
+    log, kv = InMemoryEventLog(partitions=2), InMemoryKeyValueStore()
+    customers = [new_id() for _ in range(4)]
+    log.append([posted(c, minutes=i) for i in range(3) for c in customers])
+    engine = CountingEngine(kv)
+    consumer = Consumer(log, engine)
+    assert consumer.run_until_caught_up() == 12
+    consumer.reset()  # its positions were known: it must not trust them any more
+    assert consumer.run_until_caught_up() == 12
+    assert {engine.count(c) for c in customers} == {3}
