@@ -118,6 +118,19 @@ def _alert_status_changed(c: CustomerTwin, e: Event) -> Changes:
     return {"alert_marks": _marked(marks, mark._replace(status=status, at=at))}
 
 
+def alert_status(c: CustomerTwin, alert_id: str) -> tuple[str, datetime] | None:
+    """The status an alert has in the twin and since when (``None``: the twin does not know
+    it, or no longer: past :data:`MAX_ALERT_MARKS`). The alerts table takes its rows' status
+    from here, so it agrees with the twin whatever order the events came in."""
+    for alert in c.open_alerts:
+        if alert.alert_id == alert_id:
+            return alert.status, alert.updated_at
+    for mark in c.alert_marks:
+        if mark.alert_id == alert_id:
+            return mark.status, mark.at
+    return None
+
+
 ALERT_RULES: dict[str, CustomerRule] = {
     "fraud.alert_raised": _alert_raised,
     "fraud.alert_status_changed": _alert_status_changed,

@@ -7,13 +7,13 @@ recent transactions are the newest rows). These rows are pure functions of event
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple, cast
 
-from banktwin.domain.alert_rules import raised_alert
-from banktwin.domain.customer import FraudAlert
+from banktwin.domain.alert_rules import alert_status, raised_alert
+from banktwin.domain.customer import CustomerTwin, FraudAlert
 from banktwin.domain.events import Event
 from banktwin.domain.payloads.account import TransactionPosted
 from banktwin.domain.payloads.insight import FraudAlertStatusChanged
@@ -58,8 +58,14 @@ RECORDED_TYPES = frozenset(
 """The event types :func:`records_for` makes rows of (a projector skips the call for others)."""
 
 
-def records_for(event: Event) -> list[Record]:
-    """The table rows one event adds or changes (none for most events)."""
+def records_for(event: Event, twin: CustomerTwin | None = None) -> list[Record]:
+    """The table rows one event adds or changes (none for most events).
+
+    ``twin``: the customer's twin with the event applied. An alert's row then takes the
+    status the twin gives the alert (:func:`alert_status`) rather than the event's, so the
+    alerts table agrees with the twin whatever order the raise and the status changes came in
+    (a late, older status change writes the status the alert already has; a raise after its
+    status change lands in that status)."""
     if event.type == "transaction.posted":
         p = cast(TransactionPosted, event.payload)
         return [
@@ -84,8 +90,14 @@ def records_for(event: Event) -> list[Record]:
             )
         ]
     if event.type == "fraud.alert_raised":
-        return [raised_alert(event)]
+        alert = raised_alert(event)
+        known = None if twin is None else alert_status(twin, alert.alert_id)
+        if known is not None:
+            alert = replace(alert, status=known[0], updated_at=known[1])
+        return [alert]
     if event.type == "fraud.alert_status_changed":
         s = cast(FraudAlertStatusChanged, event.payload)
-        return [AlertStatusChange(s.alert_id, s.status.value, event.occurred_at)]
+        known = None if twin is None else alert_status(twin, s.alert_id)
+        status, at = known if known is not None else (s.status.value, event.occurred_at)
+        return [AlertStatusChange(s.alert_id, status, at)]
     return []

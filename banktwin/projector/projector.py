@@ -15,7 +15,7 @@ from contextlib import suppress
 
 from banktwin.consumers.consumer import Consumer
 from banktwin.consumers.engine import Checkpoint
-from banktwin.domain.customer import FraudAlert
+from banktwin.domain.customer import CustomerTwin, FraudAlert
 from banktwin.domain.events import Event
 from banktwin.domain.records import (
     RECORDED_TYPES,
@@ -117,7 +117,7 @@ class TwinEngine:
             if more:
                 derived.extend(more)
             if event.type in RECORDED_TYPES:
-                _collect_records(event, work)
+                _collect_records(event, twins[key], work)
         return derived
 
     def commit(self, work: ProjectionChanges, checkpoint: Checkpoint) -> None:
@@ -134,8 +134,9 @@ class TwinEngine:
         self._store.reset(self._name)
 
 
-def _collect_records(event: Event, changes: ProjectionChanges) -> None:
-    for record in records_for(event):
+def _collect_records(event: Event, twin: Twin, changes: ProjectionChanges) -> None:
+    customer = twin if isinstance(twin, CustomerTwin) else None
+    for record in records_for(event, customer):
         if isinstance(record, TransactionRecord):
             changes.transactions.append(record)
         elif isinstance(record, FraudAlert):

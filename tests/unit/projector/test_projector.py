@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
@@ -345,3 +346,53 @@ def test_stopping_commits_what_was_applied() -> None:
     stop.set()
     projector.run_forever(stop)  # stops at once: commits on the way out
     assert store.customer(cid) is not None
+
+
+ALERT = "5b0c7e0e-7a43-4c6f-9a52-1c2b3d4e5f60"
+
+
+def _alert_events(customer: str) -> list[Event]:
+    raised = {
+        "alertId": ALERT,
+        "transactionId": "T1",
+        "severity": "high",
+        "score": 0.9,
+        "reasons": ["new device"],
+        "ruleIds": ["R1"],
+    }
+    return [
+        event("fraud.alert_raised", customer, raised, minutes=1),
+        event(
+            "fraud.alert_status_changed",
+            customer,
+            {"alertId": ALERT, "status": "investigating"},
+            minutes=2,
+        ),
+        event(
+            "fraud.alert_status_changed",
+            customer,
+            {"alertId": ALERT, "status": "confirmed_fraud"},
+            minutes=3,
+        ),
+        event(
+            "fraud.alert_status_changed",
+            customer,
+            {"alertId": ALERT, "status": "investigating"},
+            minutes=4,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
+def test_the_alerts_table_agrees_with_the_twin_whatever_the_arrival_order(
+    order: tuple[int, ...],
+) -> None:
+    customer = new_id()
+    events = _alert_events(customer)
+    log, store = InMemoryEventLog(), InMemoryStateStore()
+    log.append([events[i] for i in order])
+    Projector(log, store).run_until_caught_up()
+    [alert] = store.fraud_alerts(None, 10, 0).items
+    # Settling is final: the "investigating" after "confirmed_fraud" changes nothing.
+    assert (alert.status, alert.updated_at) == ("confirmed_fraud", T0 + timedelta(minutes=3))
+    assert store.fraud_alerts("open", 10, 0).items == []
