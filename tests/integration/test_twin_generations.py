@@ -5,6 +5,7 @@ projections`` lists and drops generations."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -172,3 +173,31 @@ def test_banktwin_projections_lists_generations_and_drops_the_retired(
     assert "dropped generation 2" in dropped.output and "dropped " in dropped.output
     again = runner.invoke(cli, ["projections", "--drop-retired"])
     assert "no retired generation to drop" in again.output
+
+
+def test_a_profile_rendered_before_a_replay_is_not_served_after_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay after a rule change (same twin format) gives twins that differ at the same
+    version: the rendered-profile cache must not serve the previous generation's."""
+    from banktwin.domain import customer_rules
+
+    with serving(settings, OLD, monkeypatch) as api:
+        [cid] = _seed(api.runtime, customers=1)
+        api.project()
+        assert api.get(f"/v1/customers/{cid}", "reader").json()["name"] == "Jane Doe"
+        registered_rule = customer_rules.CUSTOMER_RULES["customer.registered"]
+
+        def renamed(twin: Any, event: Any) -> Any:
+            return {**registered_rule(twin, event), "name": "Jane Replayed"}
+
+        monkeypatch.setitem(customer_rules.CUSTOMER_RULES, "customer.registered", renamed)
+        replay = Runtime(settings.model_copy(update={"consumers": "twin"}))
+        try:
+            rebuild_consumers(replay)
+        finally:
+            replay.close()
+        deadline = time.monotonic() + 5  # readers look the served generation up every second
+        while api.get(f"/v1/customers/{cid}", "reader").json()["name"] != "Jane Replayed":
+            assert time.monotonic() < deadline, "the replayed profile was never served"
+            time.sleep(0.05)

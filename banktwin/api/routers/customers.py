@@ -87,10 +87,12 @@ def _past_view(services: Services, customer_id: str, as_of: datetime) -> dict[st
 def _current_view(services: Services, customer_id: str) -> bytes:
     """The rendered twin at the current minute, reused while the customer is unchanged."""
     minute = RenderedViews.minute_of(services.clock())
-    version = services.store.customer_version(customer_id)
-    if version is None:
+    # A replay serves a new generation whose twins may differ at the same version.
+    generation = services.store.served_generation().number
+    stored = services.store.customer_version(customer_id)
+    if stored is None:
         raise _not_found(customer_id)
-    body = services.views.get(customer_id, version, minute)
+    body = services.views.get(customer_id, f"{generation}:{stored}", minute)
     if body is not None:
         return body
     customer = services.store.customer(customer_id)
@@ -100,7 +102,7 @@ def _current_view(services: Services, customer_id: str) -> bytes:
     recent = services.store.recent_transactions(customer_id, RECENT_TRANSACTIONS)
     at = datetime.fromtimestamp(minute * 60, UTC)
     body = render_json(customer_view(customer, loans, recent, at))
-    services.views.put(customer_id, version_of(customer, loans), minute, body)
+    services.views.put(customer_id, f"{generation}:{version_of(customer, loans)}", minute, body)
     return body
 
 
