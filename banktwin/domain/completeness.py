@@ -7,7 +7,9 @@ credit-bureau score. Completeness is the share of those facts present, in percen
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import Event
@@ -41,7 +43,12 @@ def data_completeness(customer: CustomerTwin) -> float:
 FACT_BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(COMPLETENESS_CHECKS)}
 """One bit per fact of :data:`COMPLETENESS_CHECKS`: a customer's known facts as one integer."""
 ALL_FACTS = (1 << len(COMPLETENESS_CHECKS)) - 1
-_PROFILE_FACTS = ("name", "dob", "email", "address", "phone")
+PROFILE_FACTS = ("name", "dob", "email", "address", "phone")
+"""The facts that are values set and cleared by profile events (the others only ever appear)."""
+_PROFILE_BITS = tuple((i, FACT_BITS[fact], fact) for i, fact in enumerate(PROFILE_FACTS))
+_ACCOUNTS = FACT_BITS["accounts"]
+_CONSENT = FACT_BITS["consent"]
+_CREDIT = FACT_BITS["creditScore"]
 _ACCOUNT_EVENTS = frozenset(
     {"account.opened", "account.balance_changed", "account.status_changed", "transaction.posted"}
 )
@@ -56,45 +63,87 @@ FACT_EVENT_TYPES = frozenset(
 )
 """The event types that can change which facts a customer's profile has."""
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+Micros = int
+"""A time as whole microseconds since the epoch (exact, so equal instants compare equal)."""
 
-def _with(mask: int, fact: str, present: bool) -> int:
-    bit = FACT_BITS[fact]
-    return mask | bit if present else mask & ~bit
+
+class CustomerFacts(NamedTuple):
+    """The facts known of one customer (a mask of :data:`FACT_BITS`) and, per profile fact
+    (:data:`PROFILE_FACTS`, in that order), when it was last written."""
+
+    mask: int = 0
+    times: tuple[Micros | None, ...] = (None,) * len(PROFILE_FACTS)
+    """``None``: never written, or written at a time not kept (a mask stored before times
+    were), which any write replaces."""
 
 
-def facts_after(mask: int, event: Event) -> int:
-    """The facts known after ``event``, given the facts known before (``mask``).
+NO_FACTS = CustomerFacts()
 
-    It follows the customer rules exactly as :func:`missing_facts` sees their result, for
-    events in time order (a test folds generated histories both ways): registration states
-    every profile fact and records consent, a profile update sets or clears (``null``) the
-    facts it names, any account event creates the account, a credit report gives a score.
-    Other events change nothing. A mask keeps no times, so a profile event that arrives late
-    sets or clears its facts as if it were the newest (docs/events.md, "Arrival order").
+
+def facts_after(facts: CustomerFacts, event: Event) -> CustomerFacts:
+    """The facts known after ``event``, given the facts known before (``facts`` itself if
+    the event changes nothing).
+
+    It follows the customer rules exactly as :func:`missing_facts` sees their result, in any
+    order of arrival (tests fold generated histories in every order): registration writes every
+    profile fact and records consent, a profile update writes the facts it names (``null``
+    clears), any account event creates the account, a credit report gives a score. A profile
+    fact takes a write only if it is newer than the fact's last one, and at the same instant
+    a known value beats an unknown one: the twin's rule (the greater value wins, ``None``
+    lowest) as far as it bears on whether the value is known. Other events change nothing.
     """
     kind = event.type
     if kind in _ACCOUNT_EVENTS:
-        return mask | FACT_BITS["accounts"]
-    payload = event.payload
+        mask = facts.mask
+        return facts if mask & _ACCOUNTS else CustomerFacts(mask | _ACCOUNTS, facts.times)
     if kind == "customer.registered":
-        for fact in _PROFILE_FACTS:
-            mask = _with(mask, fact, _known(getattr(payload, fact)))
-        return mask | FACT_BITS["consent"]
+        return _written(facts, event, PROFILE_FACTS, also=_CONSENT)
     if kind == "customer.profile_updated":
-        for fact in _PROFILE_FACTS:
-            if fact in payload.model_fields_set:
-                mask = _with(mask, fact, _known(getattr(payload, fact)))
-        return mask
+        return _written(facts, event, event.payload.model_fields_set)
     if kind == "customer.consent_changed":
-        return mask | FACT_BITS["consent"]
+        return _with_bit(facts, _CONSENT)
     if kind == "credit.score_received":
-        return mask | FACT_BITS["creditScore"]
-    return mask
+        return _with_bit(facts, _CREDIT)
+    return facts
 
 
-def _known(value: object) -> bool:
-    # The twin's checks: a date is known when set, a text when non-empty.
-    return value is not None and value != ""
+def _with_bit(facts: CustomerFacts, bit: int) -> CustomerFacts:
+    return facts if facts.mask & bit else CustomerFacts(facts.mask | bit, facts.times)
+
+
+def _written(
+    facts: CustomerFacts, event: Event, names: Collection[str], also: int = 0
+) -> CustomerFacts:
+    """``facts`` after ``event`` writes the profile facts among ``names`` (and gives the
+    facts of ``also``).
+
+    A value is known as the twin's checks see it: a date when set, a text when non-empty.
+    Known values rank above unknown ones (``None``, then ``""``), so the value that wins at
+    one instant in the twin (the greatest) is known exactly when any value written then is.
+    """
+    at = (event.occurred_at - _EPOCH) // _MICROSECOND
+    payload = event.payload
+    mask = facts.mask | also
+    times = facts.times
+    written: list[Micros | None] | None = None
+    for i, bit, fact in _PROFILE_BITS:
+        if fact not in names:
+            continue
+        value = getattr(payload, fact)
+        known = value is not None and value != ""
+        last = times[i]
+        if last is None or at > last:
+            if written is None:
+                written = list(times)
+            written[i] = at
+            mask = mask | bit if known else mask & ~bit
+        elif at == last and known:
+            mask |= bit  # at one instant, a known value beats an unknown one
+    if written is not None:
+        return CustomerFacts(mask, tuple(written))
+    return facts if mask == facts.mask else CustomerFacts(mask, times)
 
 
 def fact_count(mask: int) -> int:

@@ -11,6 +11,11 @@ adds the partitions up. What is kept, per partition:
   time they occurred;
 - **history**: the totals each time the watermark (the latest occurrence time seen) leaves an
   hour, so the dashboard can draw completeness and open alerts over time.
+
+The totals and transactions per hour are the same in any order of arrival, as the twin is
+(each customer's facts keep the time of each profile fact's last write; an alert is open from
+its raise until settled, whichever arrives first); events per minute and the history are by
+arrival (docs/events.md, "Arrival order").
 """
 
 from __future__ import annotations
@@ -19,10 +24,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from banktwin.domain.completeness import ALL_FACTS, FACT_EVENT_TYPES, fact_count, facts_after
+from banktwin.domain.completeness import (
+    ALL_FACTS,
+    FACT_EVENT_TYPES,
+    NO_FACTS,
+    CustomerFacts,
+    fact_count,
+    facts_after,
+)
 from banktwin.domain.events import Event, SubjectKind
 from banktwin.domain.payloads.account import TransactionPosted
-from banktwin.domain.payloads.insight import AlertStatus, FraudAlertRaised, FraudAlertStatusChanged
+from banktwin.domain.payloads.insight import FraudAlertRaised, FraudAlertStatusChanged
 
 ALERT_EVENT_TYPES = frozenset({"fraud.alert_raised", "fraud.alert_status_changed"})
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -106,8 +118,14 @@ class Snapshot:
 
 @dataclass
 class AlertState:
-    severity: str
+    """What the open-alert counts need of one alert: whether it is open is whether it was
+    raised and no settled status was seen for it (settling is final, docs/events.md, "Arrival
+    order"), so it depends on the set of the alert's events, not on their order or times."""
+
+    severity: str | None
+    """``None``: not raised yet (a status change arrived first)."""
     open: bool
+    """``False`` once a settled status is seen, raised or not."""
 
 
 TransactionKey = tuple[str, str, str]
@@ -132,8 +150,8 @@ class PartitionKpis:
     before :meth:`count` runs (``None`` entries: not stored yet)."""
 
     totals: Totals
-    customers: dict[str, int | None] = field(default_factory=dict)
-    """Known facts per customer id (a bit mask, see ``domain/completeness.py``)."""
+    customers: dict[str, CustomerFacts | None] = field(default_factory=dict)
+    """Known facts per customer id (see ``domain/completeness.py``)."""
     alerts: dict[str, AlertState | None] = field(default_factory=dict)
     events_per_minute: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
     """Events counted since the last commit (added to what is stored when committed)."""
@@ -181,15 +199,17 @@ class PartitionKpis:
         their facts follow the events that change them."""
         customer = event.subject_id
         before = self.customers.get(customer)
-        after = facts_after(before or 0, event) if event.type in FACT_EVENT_TYPES else before or 0
-        if before is not None and after == before:
+        known = before or NO_FACTS
+        after = facts_after(known, event) if event.type in FACT_EVENT_TYPES else known
+        if after is before:
             return
         totals = self.totals
         if before is None:
             totals.customers += 1
-            before = 0
-        totals.facts += fact_count(after) - fact_count(before)
-        totals.complete_customers += (after == ALL_FACTS) - (before == ALL_FACTS)
+        was, now = known.mask, after.mask
+        if now != was:
+            totals.facts += fact_count(now) - fact_count(was)
+            totals.complete_customers += (now == ALL_FACTS) - (was == ALL_FACTS)
         self.customers[customer] = after
         self.changed.add(f"customer/{customer}")
 
@@ -207,25 +227,33 @@ class PartitionKpis:
             sums.amount += p.amount
 
     def _count_alert(self, event: Event) -> None:
+        """An alert is counted open from its raise (once, however often it is raised) until a
+        settled status is seen, in whichever order the two arrive; other status changes move
+        it between open statuses, which the counts do not tell apart."""
         p = event.payload
-        open_alerts = self.totals.open_alerts
+        assert isinstance(p, FraudAlertRaised | FraudAlertStatusChanged)
+        alert = self.alerts.get(p.alert_id)
         if isinstance(p, FraudAlertRaised):
-            if self.alerts.get(p.alert_id) is not None:
+            if alert is not None and alert.severity is not None:
                 return  # raised before: counted once
             severity = p.severity.value
-            self.alerts[p.alert_id] = AlertState(severity, open=True)
-            open_alerts[severity] = open_alerts.get(severity, 0) + 1
+            is_open = alert is None or alert.open
+            self.alerts[p.alert_id] = AlertState(severity, is_open)
+            if is_open:
+                open_alerts = self.totals.open_alerts
+                open_alerts[severity] = open_alerts.get(severity, 0) + 1
             self.changed.add(f"alert/{p.alert_id}")
             return
-        assert isinstance(p, FraudAlertStatusChanged)
-        alert = self.alerts.get(p.alert_id)
-        if alert is None or not alert.open:
-            return  # never raised, or settled: the twin ignores the update too
-        now_open = AlertStatus(p.status).is_open
-        if not now_open:
-            open_alerts[alert.severity] = open_alerts.get(alert.severity, 0) - 1
+        if p.status.is_open or (alert is not None and not alert.open):
+            return  # settled already (final), or still open
+        if alert is None:  # settled before its raise arrived: the raise lands settled
+            self.alerts[p.alert_id] = AlertState(None, open=False)
+        else:
             alert.open = False
-            self.changed.add(f"alert/{p.alert_id}")
+            if alert.severity is not None:
+                open_alerts = self.totals.open_alerts
+                open_alerts[alert.severity] = open_alerts.get(alert.severity, 0) - 1
+        self.changed.add(f"alert/{p.alert_id}")
 
     def close_batch(self) -> None:
         """Record the current hour's snapshot as it stands (later batches may update it)."""

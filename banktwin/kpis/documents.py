@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import msgspec
 
+from banktwin.domain.completeness import NO_FACTS, PROFILE_FACTS, CustomerFacts
 from banktwin.kpis.aggregates import (
     AlertState,
     Snapshot,
@@ -87,12 +88,29 @@ def decode_snapshot(raw: bytes) -> Snapshot:
     return Snapshot(doc["customers"], doc["facts"], doc["complete"], doc["openAlerts"])
 
 
-def encode_facts(mask: int) -> bytes:
-    return str(mask).encode()
+def encode_facts(facts: CustomerFacts) -> bytes:
+    """A customer's facts: the mask alone (``13``) while no profile fact has a time, as the
+    format before times were kept; ``[mask, time]`` when the five profile facts were last
+    written at one time (a registration, most often); ``[mask, name, dob, email, address,
+    phone]`` otherwise (times in epoch microseconds, ``null`` unknown)."""
+    mask, times = facts
+    if times == NO_FACTS.times:
+        return str(mask).encode()
+    first = times[0]
+    if first is not None and times.count(first) == len(times):
+        return _encoder.encode((mask, first))
+    return _encoder.encode((mask, *times))
 
 
-def decode_facts(raw: bytes) -> int:
-    return int(raw)
+def decode_facts(raw: bytes) -> CustomerFacts:
+    """Also reads a bare mask, as stored before times were kept: its times are unknown, so
+    any write replaces them."""
+    if not raw.startswith(b"["):
+        return CustomerFacts(int(raw))
+    mask, *times = _decode(raw)
+    if len(times) == 1:
+        times *= len(PROFILE_FACTS)
+    return CustomerFacts(mask, tuple(times))
 
 
 def encode_alert(a: AlertState) -> bytes:
@@ -100,6 +118,8 @@ def encode_alert(a: AlertState) -> bytes:
 
 
 def decode_alert(raw: bytes) -> AlertState:
+    """``[severity, open]``; a ``null`` severity is an alert settled before its raise
+    arrived."""
     severity, is_open = _decode(raw)
     return AlertState(severity, is_open)
 

@@ -127,9 +127,9 @@ class KpiEngine:
             for changed in kpis.changed:
                 kind, _, ident = changed.partition("/")
                 if kind == "customer":
-                    mask = kpis.customers[ident]
-                    assert mask is not None
-                    puts[docs.key(p, changed)] = docs.encode_facts(mask)
+                    facts = kpis.customers[ident]
+                    assert facts is not None
+                    puts[docs.key(p, changed)] = docs.encode_facts(facts)
                 else:
                     alert = kpis.alerts[ident]
                     assert alert is not None

@@ -125,7 +125,7 @@ def settle(cid: str, alert_id: str, status: str, minutes: float) -> Event:
 
 def test_open_alerts_by_severity_follow_their_lifecycle_and_history_keeps_each_hour() -> None:
     log, kv = InMemoryEventLog(partitions=PARTITIONS), InMemoryKeyValueStore()
-    cid, a, b, c = new_id(), new_id(), new_id(), new_id()
+    cid, a, b, c, d = new_id(), new_id(), new_id(), new_id(), new_id()
     log.append(
         [
             registered(cid),
@@ -133,10 +133,12 @@ def test_open_alerts_by_severity_follow_their_lifecycle_and_history_keeps_each_h
             alert(cid, a, "high", 2),  # the same alert again: counted once
             alert(cid, b, "critical", 3),
             alert(cid, c, "high", 4),
+            settle(cid, d, "closed", 6),  # arrives before its raise, which lands settled
+            alert(cid, d, "critical", 5),
             settle(cid, a, "investigating", 70),  # still open
             settle(cid, b, "false_positive", 75),
             settle(cid, b, "open", 80),  # a settled alert stays settled, as in the twin
-            settle(new_id(), new_id(), "closed", 90),  # never raised: ignored
+            settle(new_id(), new_id(), "closed", 90),  # never raised: not counted
         ]
     )
     Consumer(log, KpiEngine(kv)).run_until_caught_up()
