@@ -194,6 +194,13 @@ class CustomerPublic(Public):
     behaviour: BehaviourPublic
     open_alerts: list[FraudAlertPublic]
     alert_count: int
+    fraud_report_count: int = Field(
+        description="Transactions reported as fraud (disputes, chargebacks, the bank's own "
+        "findings: `fraud.reported`), each transaction and kind counted once."
+    )
+    last_fraud_report_at: datetime | None = Field(
+        description="When the newest fraud report became known (its `occurredAt`)."
+    )
     loans: list[LoanPublic]
     created_at: datetime
 

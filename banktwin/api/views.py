@@ -198,6 +198,8 @@ def customer_view(
         },
         "openAlerts": [alert_view(a) for a in c.open_alerts],
         "alertCount": c.alert_count,
+        "fraudReportCount": c.fraud_report_count,
+        "lastFraudReportAt": c.last_fraud_report_at,
         "loans": [loan_view(loan, at) for loan in loans],
         "createdAt": c.created_at,
     }

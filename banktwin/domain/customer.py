@@ -126,6 +126,15 @@ class AlertMark(NamedTuple):
     """The alert has been raised (a settled alert: a repeated raise is not counted again)."""
 
 
+class FraudReportMark(NamedTuple):
+    """A fraud report the twin has counted: its identity (transaction and kind) and when the
+    bank first learned it (the earliest ``occurredAt`` among the reports of it)."""
+
+    transaction_id: str
+    kind: str
+    reported_at: datetime
+
+
 class FieldTimes(NamedTuple):
     """When each profile field and consent flag got its value (the ``occurredAt`` of the
     event that set it; ``None``: never set)."""
@@ -185,6 +194,13 @@ class CustomerTwin:
     alert_marks: tuple[AlertMark, ...] = ()
     """By alert id; the ``MAX_ALERT_MARKS`` newest are kept."""
     alert_count: int = 0
+    fraud_reports: tuple[FraudReportMark, ...] = ()
+    """Reported transactions, by transaction id, then kind; the ``MAX_FRAUD_REPORTS`` known
+    last are kept."""
+    fraud_report_count: int = 0
+    """Distinct reports (a transaction and a kind) applied: a repeated report counts once."""
+    last_fraud_report_at: datetime | None = None
+    """When the newest fraud report became known."""
     events_applied: int = 0
 
     def account(self, account_id: str) -> Account | None:

@@ -28,6 +28,7 @@ from banktwin.domain.customer import (
 )
 from banktwin.domain.events import Event
 from banktwin.domain.evolve import evolved
+from banktwin.domain.fraud_report_rules import FRAUD_REPORT_RULES
 from banktwin.domain.ordering import newer
 from banktwin.domain.payloads.customer import (
     CreditScoreReceived,
@@ -132,6 +133,7 @@ CUSTOMER_RULES: dict[str, CustomerRule] = {
     **BEHAVIOUR_RULES,
     **ACCOUNT_RULES,
     **ALERT_RULES,
+    **FRAUD_REPORT_RULES,
 }
 """The rule for each customer event type."""
 

@@ -40,6 +40,7 @@ from banktwin.domain.payloads.customer import (
     CustomerProfileUpdated,
     CustomerRegistered,
 )
+from banktwin.domain.payloads.fraud_report import FraudReported
 from banktwin.domain.payloads.insight import (
     FraudAlertRaised,
     FraudAlertStatusChanged,
@@ -90,6 +91,7 @@ _SPECS = (
     EventSpec("risk.score_updated", RiskScoreUpdated, SubjectKind.CUSTOMER),
     EventSpec("fraud.alert_raised", FraudAlertRaised, SubjectKind.CUSTOMER),
     EventSpec("fraud.alert_status_changed", FraudAlertStatusChanged, SubjectKind.CUSTOMER),
+    EventSpec("fraud.reported", FraudReported, SubjectKind.CUSTOMER),
     EventSpec("branch.opened", BranchOpened, SubjectKind.BRANCH),
     EventSpec("branch.closed", BranchClosed, SubjectKind.BRANCH),
     EventSpec("branch.staff_checked_in", StaffCheckedIn, SubjectKind.BRANCH),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from banktwin.sim.bank import Bank
 from banktwin.sim.config import SimConfig
 from banktwin.sim.emitter import EventEmitter
+from banktwin.sim.fraud_reports import FraudReports
 from banktwin.sim.identifiers import RunIds
 from banktwin.sim.ledger import Ledger
 from banktwin.sim.scheduler import Scheduler
@@ -24,5 +25,6 @@ class SimContext:
     emitter: EventEmitter
     ids: RunIds
     ledger: Ledger
+    reports: FraudReports
     start: int
     """The first instant of simulated activity (the backfill window's start)."""

@@ -48,7 +48,8 @@ class Incident:
         transaction_id: str | None = None,
         role: LabelRole = LabelRole.FRAUD,
     ) -> None:
-        """Label ``event`` as part of this incident."""
+        """Label ``event`` as part of this incident; a fraudulent transaction is also reported
+        to the bank, later (:mod:`banktwin.sim.fraud_reports`)."""
         self.ctx.emitter.label(
             event,
             customer_id=customer.customer_id,
@@ -57,6 +58,10 @@ class Incident:
             transaction_id=transaction_id,
             role=role,
         )
+        if role is LabelRole.FRAUD and transaction_id is not None:
+            self.ctx.reports.report_later(
+                customer.customer_id, self.scenario, self.instance_id, event
+            )
 
     def mark_posted(
         self,

@@ -25,6 +25,7 @@ from banktwin.sim.digital_banking import DigitalBanking
 from banktwin.sim.emitter import EventEmitter
 from banktwin.sim.fraud_incident import AVERAGE_FRAUD_TRANSACTIONS
 from banktwin.sim.fraud_injector import FraudInjector
+from banktwin.sim.fraud_reports import FraudReports
 from banktwin.sim.ground_truth import GroundTruthStore
 from banktwin.sim.identifiers import RunIds
 from banktwin.sim.ledger import Ledger
@@ -166,14 +167,16 @@ class Simulation:
         config = self.config
         ids = RunIds(config.seed, run_key or f"{config!r}@{start}", resumed=run_key is not None)
         emitter = EventEmitter(ids, config.source)
+        scheduler = Scheduler(now=start)
         ctx = SimContext(
             config=config,
             bank=self.bank,
             rng=random.Random(f"activity/{config.seed}"),
-            scheduler=Scheduler(now=start),
+            scheduler=scheduler,
             emitter=emitter,
             ids=ids,
             ledger=Ledger(emitter, ids),
+            reports=FraudReports(config.seed, scheduler, emitter),
             start=start,
         )
         spending, banking = CardSpending(ctx), DigitalBanking(ctx)

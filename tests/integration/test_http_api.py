@@ -315,6 +315,36 @@ def test_risk_score_and_fraud_alerts_read_what_the_log_says(api: Api) -> None:
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "status"
 
 
+def test_fraud_reports_are_counted_once_per_transaction_and_kind(api: Api) -> None:
+    cid = new_id()
+    seed_customer(api, cid)
+    reported = {"transactionId": "TX1", "accountId": "ACC123", "kind": "dispute"}
+    events = [
+        {
+            "type": "fraud.reported",
+            "occurredAt": f"2025-09-2{day}T10:00:00+02:00",
+            "payload": {**reported, **extra},
+        }
+        for day, extra in [
+            (1, {"transactionOccurredAt": "2025-09-15T14:00:00Z", "reasonCode": "lost_card"}),
+            (0, {}),  # the same report again (as a source re-sending it would)
+            (3, {"kind": "chargeback", "cardToken": "tok_0123456789"}),
+        ]
+    ]
+    for e in events:
+        r = api.post(f"/v1/customers/{cid}/events", json=e)
+        assert r.status_code == 202, r.text
+    api.project()
+    body = api.get(f"/v1/customers/{cid}").json()
+    CustomerPublic.model_validate(body)
+    assert body["fraudReportCount"] == 2
+    assert body["lastFraudReportAt"] == "2025-09-23T08:00:00Z"
+    naive = {**events[0], "payload": {**reported, "transactionOccurredAt": "2025-09-15T14:00"}}
+    r = api.post(f"/v1/customers/{cid}/events", json=naive)
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["field"] == "payload.transactionOccurredAt"
+
+
 def test_batch_accepts_ndjson_and_is_all_or_nothing(api: Api) -> None:
     cid = new_id()
     good = [

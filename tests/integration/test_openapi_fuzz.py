@@ -142,7 +142,8 @@ def _id(name: str) -> str:
 
 
 def insights_and_loans(customers: list[str], branch: str) -> list[Event]:
-    """What the simulator leaves out: risk scores, fraud alerts and loan applications."""
+    """What the simulator leaves out: risk scores, fraud alerts and loan applications (and
+    fraud reports, which in three days it has not sent yet)."""
     events = []
     for n, customer in enumerate(customers[:6]):
         loan = _id(f"loan-{n}")
@@ -161,11 +162,18 @@ def insights_and_loans(customers: list[str], branch: str) -> list[Event]:
             "termMonths": 240,
             "branchId": branch,
         }
+        report = {
+            "transactionId": f"TX{n}",
+            "accountId": f"ACC{n}",
+            "kind": "dispute",
+            "transactionOccurredAt": "2025-03-01T10:00:00Z",
+        }
         stage = {"stage": "underwriting"}
         decided = {"decision": "approved", "approvedAmount": "200000.00", "interestRate": 3}
         made: list[tuple[str, str, dict[str, Any], int]] = [
             ("risk.score_updated", customer, score, 0),
             ("fraud.alert_raised", customer, alert, 0),
+            ("fraud.reported", customer, report, 10),
             ("loan.submitted", loan, submitted, 0),
             ("loan.stage_changed", loan, stage, 5),
             *([("loan.decided", loan, decided, 60)] if n % 2 else []),

@@ -179,6 +179,24 @@ def alert_status_changes(draw: st.DrawFn) -> Drawn:
     }
 
 
+@st.composite
+def fraud_reports(draw: st.DrawFn) -> Drawn:
+    """Reports of a few transactions, so repeats (and a transaction reported two ways) are
+    common."""
+    payload: dict[str, Any] = {
+        "transactionId": draw(st.sampled_from(["T1", "T2", "T3"])),
+        "accountId": draw(st.sampled_from(ACCOUNTS)),
+        "kind": draw(st.sampled_from(["dispute", "chargeback", "confirmed_by_bank"])),
+    }
+    if draw(st.booleans()):
+        payload["cardToken"] = "tok_0123456789"
+    if draw(st.booleans()):
+        payload["transactionOccurredAt"] = "2025-09-15T13:00:00Z"
+    if draw(st.booleans()):
+        payload["reasonCode"] = draw(st.sampled_from(["card_testing", "10.4"]))
+    return "fraud.reported", payload
+
+
 def raised(alert_id: str, severity: str) -> Drawn:
     return "fraud.alert_raised", {
         "alertId": alert_id,
@@ -214,6 +232,7 @@ def customer_histories(draw: st.DrawFn) -> list[Event]:
         credit_scores(),
         risk_scores(),
         alert_status_changes(),
+        fraud_reports(),
     )
     drawn = draw(st.lists(kinds, min_size=1, max_size=MAX_RECENT))  # an account's are exact
     alerts = draw(st.lists(st.sampled_from(ALERTS), unique=True))  # an alert is raised once

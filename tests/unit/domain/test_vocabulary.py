@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from pydantic import ValidationError
 
 from banktwin.domain.events import EVENT_TYPES, SubjectKind, UnknownEventTypeError, spec_for
 from banktwin.domain.payloads.account import TransactionPosted
 from banktwin.domain.payloads.customer import CustomerProfileUpdated, CustomerRegistered
+from banktwin.domain.payloads.fraud_report import FraudReported
 from banktwin.domain.sensitivity import Sensitivity, sensitive_fields
 
 SEED_VOCABULARY = {
@@ -89,3 +92,23 @@ def test_payloads_refuse_unknown_fields_floats_for_money_precision_and_bad_codes
 def test_an_empty_profile_update_is_refused() -> None:
     with pytest.raises(ValidationError):
         CustomerProfileUpdated.model_validate({})
+
+
+def test_a_fraud_report_names_its_transaction_and_keeps_the_fraud_time_in_utc() -> None:
+    spec = spec_for("fraud.reported")
+    assert (spec.subject, spec.version, spec.projector_only) == (SubjectKind.CUSTOMER, 1, False)
+    assert sensitive_fields(FraudReported) == {"cardToken": Sensitivity.CARD}
+    base = {"transactionId": "TX1", "accountId": "ACC1", "kind": "chargeback"}
+    report = FraudReported.model_validate(
+        {**base, "transactionOccurredAt": "2025-09-15T16:00:00+02:00", "reasonCode": "10.4"}
+    )
+    assert report.transaction_occurred_at == datetime(2025, 9, 15, 14, 0, tzinfo=UTC)
+    assert report.transaction_occurred_at.tzinfo is UTC
+    for bad in (
+        {"kind": "rumour"},
+        {"transactionOccurredAt": "2025-09-15T16:00:00"},  # no offset
+        {"reasonCode": "not a code"},
+        {"transactionId": ""},
+    ):
+        with pytest.raises(ValidationError):
+            FraudReported.model_validate({**base, **bad})

@@ -88,6 +88,14 @@ EVERY_FIELD: dict[str, dict[str, Any]] = {
         "note": "called",
         "analyst": "kim",
     },
+    "fraud.reported": {
+        "transactionId": "TX1",
+        "accountId": "ACC1",
+        "kind": "chargeback",
+        "cardToken": "tok_0123456789",
+        "transactionOccurredAt": "2025-09-15T16:00:00.5+02:00",
+        "reasonCode": "compromised_card",
+    },
     "branch.opened": {
         "name": "Mitte",
         "address": ADDRESS,

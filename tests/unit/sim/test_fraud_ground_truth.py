@@ -1,4 +1,5 @@
-"""Injected fraud: labelled in the ground truth for every scenario, invisible in events."""
+"""Injected fraud: labelled in the ground truth for every scenario, invisible in the activity
+(the labels reach the bank only later, as ``fraud.reported``: test_fraud_reports.py)."""
 
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ def test_is_fraud_answers_for_fraud_only(backfill: Backfill) -> None:
             )
 
 
-def test_events_carry_no_trace_of_the_labels(backfill: Backfill) -> None:
-    wire = events_to_ndjson(backfill.events).decode().lower()
+def test_only_the_late_reports_tell_of_the_fraud(backfill: Backfill) -> None:
+    activity = [e for e in backfill.events if e.type != "fraud.reported"]
+    wire = events_to_ndjson(activity).decode().lower()
 
     for word in TELLTALE_WORDS:
         assert word not in wire, word

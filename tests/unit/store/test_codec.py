@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
+
 from banktwin.domain.balance import MAX_RECENT
+from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import SubjectKind
 from banktwin.domain.twin import fold
 from banktwin.store.codec import decode_twin, encode_twin
@@ -21,12 +24,33 @@ def test_a_customer_with_every_kind_of_fact_reads_back_equal() -> None:
         event("account.balance_changed", cid, {"accountId": "A2", "balance": "5.00"}),
         event("fraud.alert_status_changed", cid, {"alertId": alert, "status": "closed"}),
         event("credit.score_received", cid, {"score": 700, "bureau": "B"}),
+        event(
+            "fraud.reported",
+            cid,
+            {"transactionId": "TX1", "accountId": "ACC123", "kind": "dispute"},
+            minutes=30,
+        ),
     ]
     twin = fold(events)
     assert twin is not None
     account = twin.accounts[0]  # type: ignore[union-attr]
     assert account.book.folded_to is not None and account.book.recent
     assert decode_twin(SubjectKind.CUSTOMER, encode_twin(twin)) == twin
+
+
+def test_a_customer_document_written_before_fraud_reports_still_reads() -> None:
+    """Documents of the same format written before ``fraud.reported`` existed lack its fields:
+    they read with none counted, so the format did not change."""
+    cid = new_id()
+    twin = fold([registered(cid), opened(cid), posted(cid, minutes=1)])
+    assert isinstance(twin, CustomerTwin)
+    doc = orjson.loads(encode_twin(twin))
+    for name in ("fraud_reports", "fraud_report_count", "last_fraud_report_at"):
+        del doc[name]
+
+    old = decode_twin(SubjectKind.CUSTOMER, orjson.dumps(doc))
+    assert isinstance(old, CustomerTwin)
+    assert old == twin and old.fraud_report_count == 0 and old.last_fraud_report_at is None
 
 
 def test_a_branch_and_a_loan_read_back_equal() -> None:
