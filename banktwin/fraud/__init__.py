@@ -1,0 +1,1 @@
+"""Real-time fraud engine: streaming features, declarative rules, scoring."""
