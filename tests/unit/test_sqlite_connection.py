@@ -38,3 +38,31 @@ def test_a_lock_never_released_is_an_error_after_the_timeout(tmp_path: Path) -> 
         begin_immediate(waiter, timeout_s=0.02)
     assert not waiter.in_transaction and busy_timeout_ms(waiter) == BUSY_TIMEOUT_S * 1000
     holder.execute("ROLLBACK")
+
+
+def test_connections_opening_a_new_file_at_once_all_get_it_in_wal_mode(tmp_path: Path) -> None:
+    """Switching a new file to WAL needs its lock, and SQLite may answer "database is locked"
+    at once (no busy wait) while another connection switches it: every opener must wait."""
+    errors: list[BaseException] = []
+    connections: list[sqlite3.Connection] = []
+    barrier = threading.Barrier(8)
+
+    def open_one(path: Path) -> None:
+        barrier.wait()
+        try:
+            connections.append(connect_sqlite(path))
+        except BaseException as exc:
+            errors.append(exc)
+
+    for attempt in range(20):  # the race is in SQLite's timing: give it many chances
+        path = tmp_path / f"new-{attempt}.db"
+        threads = [threading.Thread(target=open_one, args=(path,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        modes = {c.execute("PRAGMA journal_mode").fetchone()[0] for c in connections}
+        for conn in connections:
+            conn.close()
+        connections.clear()
+        assert errors == [] and modes == {"wal"}
