@@ -9,6 +9,13 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+"""CI's property tests draw the same examples on every run (a change, not luck, turns them
+red); everywhere else each run explores new ones. ``.ci/run`` sets HYPOTHESIS_PROFILE=ci."""
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 POSTGRES_ENV = "BANKTWIN_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"

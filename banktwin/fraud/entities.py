@@ -123,16 +123,20 @@ class EntityBook:
 
     ``fold`` takes ``transaction.posted`` and ``fraud.reported`` events; a report names only
     its transaction, so the book remembers each transaction's entities (``routes``) for as
-    long as a report of it can still matter, and holds a report that comes before its
-    transaction (``pending``) until the transaction arrives.
+    long as a report of it can still matter, and each report (``reports``: when the bank
+    first learned it) for as long, so that a report and its transaction meet in either order.
+
+    A transaction id posted again with the same time and entities counts once; posted again
+    with other ones (a correction, a conflicting source), every distinct version counts, as
+    the twin counts them: which one came first never matters.
     """
 
     config: FeatureConfig = DEFAULT_CONFIG
     terminals: dict[str, EntityRisk] = field(default_factory=dict)
     merchants: dict[str, EntityRisk] = field(default_factory=dict)
     categories: dict[str, EntityRisk] = field(default_factory=dict)
-    routes: dict[str, _Route] = field(default_factory=dict)
-    pending: dict[str, int] = field(default_factory=dict)
+    routes: dict[str, list[_Route]] = field(default_factory=dict)
+    reports: dict[str, int] = field(default_factory=dict)
     newest: int = 0
     swept: int = 0
 
@@ -180,27 +184,26 @@ class EntityBook:
 
     def _fold_transaction(self, payload: TransactionPosted, at: int) -> None:
         transaction_id = payload.transaction_id
-        if transaction_id in self.routes:
-            return  # the same transaction again (another event id): count it once
         route = (at, payload.terminal_id, payload.merchant, payload.merchant_category)
-        self.routes[transaction_id] = route
+        versions = self.routes.setdefault(transaction_id, [])
+        if route in versions:
+            return  # the same transaction again (another event id): count it once
+        versions.append(route)
         retention = self.retention
         for entities, key in self._entities(route):
             entity = entities.get(key)
             if entity is None:
                 entity = entities[key] = EntityRisk()
             entity.fold_transaction(at, retention)
-        known = self.pending.pop(transaction_id, None)
+        known = self.reports.get(transaction_id)
         if known is not None:
             self._fold_fraud(transaction_id, route, known)
         self._advance(at)
 
     def _fold_report(self, transaction_id: str, known: int) -> None:
-        route = self.routes.get(transaction_id)
-        if route is None:
-            earlier = self.pending.get(transaction_id)
-            self.pending[transaction_id] = known if earlier is None else min(earlier, known)
-        else:
+        earlier = self.reports.get(transaction_id)
+        self.reports[transaction_id] = known if earlier is None else min(earlier, known)
+        for route in self.routes.get(transaction_id, ()):
             self._fold_fraud(transaction_id, route, known)
         self._advance(known)
 
@@ -231,10 +234,10 @@ class EntityBook:
         routes = self.routes
         while routes:
             oldest = next(iter(routes))
-            if routes[oldest][0] >= horizon:
+            if max(route[0] for route in routes[oldest]) >= horizon:
                 break
             del routes[oldest]
-        if self.pending and at >= self.swept + HOUR:  # hourly: pending reports are rare
+        if self.reports and at >= self.swept + HOUR:  # hourly: reports are few
             self.swept = at
-            for transaction_id in [k for k, known in self.pending.items() if known < horizon]:
-                del self.pending[transaction_id]
+            for transaction_id in [k for k, known in self.reports.items() if known < horizon]:
+                del self.reports[transaction_id]

@@ -280,6 +280,16 @@ def test_a_report_before_its_transaction_is_held_until_the_transaction_arrives()
     assert features["terminal_risk_7d"] == 1.0  # the duplicate transaction counts once
 
 
+def test_a_transaction_id_posted_again_with_other_entities_counts_in_any_order() -> None:
+    """Found by the arrival-order property: the first version to arrive used to win."""
+    t = MONDAY_NOON
+    at_terminal = txn(t - D, txn_id="TX1")
+    elsewhere = txn(t - D, txn_id="TX1", terminal=None)
+    one_way = score([at_terminal, elsewhere], txn(t))
+    assert one_way == score([elsewhere, at_terminal], txn(t))
+    assert one_way["terminal_txn_count_7d"] == 1
+
+
 def test_old_state_is_dropped_beyond_the_window_and_lateness() -> None:
     state = CustomerState()
     for day in range(60):
