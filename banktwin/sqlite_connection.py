@@ -43,16 +43,8 @@ def _switch_to_wal(conn: sqlite3.Connection) -> None:
     """``PRAGMA journal_mode=WAL``, waiting while another connection switches a new file: SQLite
     answers "database is locked" at once then, without its busy wait (seen with six adapters
     opening a fresh data directory together). WAL stays set in the file, so this is a one-time
-    wait; after :data:`BUSY_TIMEOUT_S` the error stands."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.002)
+    wait."""
+    _execute_when_free(conn, "PRAGMA journal_mode=WAL", BUSY_TIMEOUT_S)
 
 
 class ThreadLocalConnections:
@@ -98,17 +90,26 @@ def begin_immediate(conn: sqlite3.Connection, timeout_s: float = BUSY_TIMEOUT_S)
     """
     conn.execute("PRAGMA busy_timeout=0")
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                    raise
-            time.sleep(WRITE_LOCK_POLL_S)
+        _execute_when_free(conn, "BEGIN IMMEDIATE", timeout_s)
     finally:
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+
+
+def _execute_when_free(conn: sqlite3.Connection, statement: str, timeout_s: float) -> None:
+    """``statement``, run again every :data:`WRITE_LOCK_POLL_S` while the file is busy.
+
+    Raises:
+        sqlite3.OperationalError: still busy after ``timeout_s``, or another error.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute(statement)
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(WRITE_LOCK_POLL_S)
 
 
 def in_write_transaction(

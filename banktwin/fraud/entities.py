@@ -105,16 +105,17 @@ class EntityRisk:
 _Route = tuple[int, str | None, str | None, str | None]
 """A transaction's time, terminal, merchant and merchant category."""
 
-ENTITY_FEATURE_NAMES: Final = (
-    "terminal_txn_count_1d",
-    "terminal_txn_count_7d",
-    "terminal_txn_count_30d",
-    "terminal_risk_1d",
-    "terminal_risk_7d",
-    "terminal_risk_30d",
-    "merchant_risk_30d",
-    "category_risk_30d",
-)
+NO_ENTITY_FEATURES: Final[dict[str, int | float]] = {
+    "terminal_txn_count_1d": 0,
+    "terminal_txn_count_7d": 0,
+    "terminal_txn_count_30d": 0,
+    "terminal_risk_1d": 0.0,
+    "terminal_risk_7d": 0.0,
+    "terminal_risk_30d": 0.0,
+    "merchant_risk_30d": 0.0,
+    "category_risk_30d": 0.0,
+}
+"""The entity features of a transaction no entity state is known for (counts 0, risks 0.0)."""
 
 
 @dataclass(slots=True)
@@ -157,18 +158,10 @@ class EntityBook:
     ) -> dict[str, int | float]:
         """The terminal, merchant and category features of a transaction at ``at``."""
         delay = self.config.label_delay
+        out = dict(NO_ENTITY_FEATURES)
         found = self.terminals.get(terminal) if terminal is not None else None
-        if found is None:
-            out: dict[str, int | float] = {
-                "terminal_txn_count_1d": 0,
-                "terminal_txn_count_7d": 0,
-                "terminal_txn_count_30d": 0,
-                "terminal_risk_1d": 0.0,
-                "terminal_risk_7d": 0.0,
-                "terminal_risk_30d": 0.0,
-            }
-        else:
-            out = {
+        if found is not None:
+            out |= {
                 "terminal_txn_count_1d": found.count(at - DAY, at),
                 "terminal_txn_count_7d": found.count(at - 7 * DAY, at),
                 "terminal_txn_count_30d": found.count(at - 30 * DAY, at),

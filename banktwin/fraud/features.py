@@ -48,7 +48,7 @@ from banktwin.domain.payloads.customer import (
     LoginOutcome,
 )
 from banktwin.domain.payloads.fraud_report import FraudReported
-from banktwin.fraud.entities import EntityBook
+from banktwin.fraud.entities import NO_ENTITY_FEATURES, EntityBook
 from banktwin.fraud.geo import haversine_km
 from banktwin.fraud.windows import (
     DAY,
@@ -291,7 +291,7 @@ def features_at(state: CustomerState, event: Event, entities: EntityBook | None 
     else:
         _card_features(card, payload, at, features)
     if entities is None:
-        features.update(_NO_ENTITIES)
+        features.update(NO_ENTITY_FEATURES)
     else:
         features.update(
             entities.features(at, payload.terminal_id, payload.merchant, payload.merchant_category)
@@ -364,14 +364,4 @@ _NO_CARD: Final[Features] = {
     "card_distance_km_prev": -1.0,
     "card_speed_kmh_prev": -1.0,
     "card_countries_1d": 0,
-}
-_NO_ENTITIES: Final[Features] = {
-    "terminal_txn_count_1d": 0,
-    "terminal_txn_count_7d": 0,
-    "terminal_txn_count_30d": 0,
-    "terminal_risk_1d": 0.0,
-    "terminal_risk_7d": 0.0,
-    "terminal_risk_30d": 0.0,
-    "merchant_risk_30d": 0.0,
-    "category_risk_30d": 0.0,
 }

@@ -32,7 +32,7 @@ def _loads(data: bytes, where: str) -> Any:
     try:
         return _DECODER.decode(data)
     except (msgspec.DecodeError, RecursionError):
-        pass
+        pass  # what msgspec refuses, json reads below and words the error
     try:
         return json.loads(data, parse_float=Decimal)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
