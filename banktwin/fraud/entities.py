@@ -21,6 +21,7 @@ and is bounded: an entity keeps its transactions and frauds of the last
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -136,7 +137,10 @@ class EntityBook:
     terminals: dict[str, EntityRisk] = field(default_factory=dict)
     merchants: dict[str, EntityRisk] = field(default_factory=dict)
     categories: dict[str, EntityRisk] = field(default_factory=dict)
-    routes: dict[str, list[_Route]] = field(default_factory=dict)
+    routes: OrderedDict[str, list[_Route]] = field(default_factory=OrderedDict)
+    """Oldest first. An ``OrderedDict``, not a dict: the book drops routes from the front, and
+    a dict's first key is found by scanning past every slot deleted since it last resized
+    (quadratic over a long replay: 120 µs a row became 770 µs by row 700,000)."""
     reports: dict[str, int] = field(default_factory=dict)
     newest: int = 0
     swept: int = 0
@@ -229,7 +233,7 @@ class EntityBook:
             oldest = next(iter(routes))
             if max(route[0] for route in routes[oldest]) >= horizon:
                 break
-            del routes[oldest]
+            routes.popitem(last=False)
         if self.reports and at >= self.swept + HOUR:  # hourly: reports are few
             self.swept = at
             for transaction_id in [k for k, known in self.reports.items() if known < horizon]:
