@@ -14,7 +14,16 @@ from banktwin.api.deps import Services
 from banktwin.api.ingest import http_intake
 from banktwin.api.openapi_docs import install_openapi
 from banktwin.api.problems import install_problem_handlers
-from banktwin.api.routers import branches, customers, events, health, insights, kpis, token
+from banktwin.api.routers import (
+    branches,
+    customers,
+    events,
+    fraud_alerts,
+    health,
+    insights,
+    kpis,
+    token,
+)
 from banktwin.api.view_cache import RenderedViews
 from banktwin.config import Settings
 from banktwin.log.group_commit import GroupCommitter
@@ -96,7 +105,14 @@ def create_app(
     install_problem_handlers(app)
     mounted = [
         ("/v1", r)
-        for r in (customers.router, branches.router, insights.router, kpis.router, events.router)
+        for r in (
+            customers.router,
+            branches.router,
+            insights.router,
+            fraud_alerts.router,
+            kpis.router,
+            events.router,
+        )
     ]
     mounted += [("", token.router), ("", health.router)]
     for prefix, router in mounted:

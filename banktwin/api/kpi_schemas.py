@@ -47,6 +47,38 @@ class HourSamplePublic(Public):
     open_alerts: dict[str, int]
 
 
+class AlertsInHourPublic(Public):
+    hour: str = Field(
+        description="UTC hour the alerts were raised in (their `occurredAt`).",
+        examples=["2026-11-30T09"],
+    )
+    alerts: int = Field(description="Fraud alerts raised in the hour, each alert once.")
+    by_severity: dict[str, int] = Field(description="The same, by severity.")
+
+
+class FraudAlertRatePublic(Public):
+    last_hour: AlertsInHourPublic = Field(description="The last full hour: the rate.")
+    current_hour: AlertsInHourPublic = Field(description="The hour in progress, so far.")
+    baseline: float = Field(
+        description="Mean alerts raised per hour over the 168 full hours (7 days) before the "
+        "last full hour, hours without alerts counting as 0; over fewer hours when the KPIs "
+        "have less history (`baselineHours`); 0 when they have none."
+    )
+    baseline_hours: int = Field(description="How many hours the baseline averages over.")
+    baseline_since: str | None = Field(
+        description="The first hour the baseline covers; null when it covers none."
+    )
+    ratio: float | None = Field(
+        description="`lastHour.alerts / baseline`; null when the baseline is 0."
+    )
+    threshold: float = Field(description="The seed's alert threshold: rate > 2x baseline.")
+    exceeds: bool = Field(description="`ratio > threshold` (the alerting engine fires on it).")
+    per_hour: list[AlertsInHourPublic] = Field(
+        description="Alerts raised in each hour of the last `hours`, oldest first, hours "
+        "without alerts included."
+    )
+
+
 class KpisPublic(Public):
     as_of: str = Field(description="When the figures were read (UTC).")
     data_completeness: CompletenessPublic
@@ -63,5 +95,9 @@ class KpisPublic(Public):
     history: list[HourSamplePublic] = Field(
         description="Completeness and open alerts as they stood at the end of each hour, over "
         "the last `hours`."
+    )
+    fraud_alert_rate: FraudAlertRatePublic = Field(
+        description="Fraud alerts raised in the last full hour against their trailing 7-day "
+        "hourly baseline."
     )
     lag: int = Field(description="Events logged that the KPIs do not count yet.")

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from banktwin.api.alert_schemas import AlertStatusChangeIn, IllegalTransitionProblemPublic
 from banktwin.api.deps import SCOPE_OF, SECURITY_SCHEME
 from banktwin.api.problems import PROBLEM_JSON, TITLES
 from banktwin.api.schemas import (
@@ -87,6 +88,8 @@ def _event_schemas() -> dict[str, Any]:
         (EventIn, "validation"),
         (ProblemPublic, "validation"),
         (VersionConflictProblemPublic, "validation"),
+        (AlertStatusChangeIn, "validation"),
+        (IllegalTransitionProblemPublic, "validation"),
     ]
     _, top = models_json_schema(models, ref_template=REF)
     defs: dict[str, Any] = top["$defs"]

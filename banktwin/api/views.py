@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from banktwin.domain.alert_lifecycle import AlertHistory
 from banktwin.domain.branch import BranchTwin, occupancy, queues
 from banktwin.domain.completeness import data_completeness, missing_facts
 from banktwin.domain.customer import CustomerTwin, FraudAlert, RiskScore
@@ -45,6 +46,41 @@ def alert_view(a: FraudAlert) -> View:
         "ruleIds": list(a.rule_ids),
         "raisedAt": a.raised_at,
         "updatedAt": a.updated_at,
+    }
+
+
+def alert_state_view(h: AlertHistory) -> View:
+    """An alert as its events in the log make it: the list's fields, version and history."""
+    return {
+        **alert_view(h.alert),
+        "version": h.version,
+        "history": [
+            {
+                "eventId": c.event_id,
+                "status": c.status,
+                "at": c.at,
+                "analyst": c.analyst,
+                "note": c.note,
+                "source": c.source,
+            }
+            for c in h.changes
+        ],
+    }
+
+
+def alert_context_view(c: CustomerTwin, recent: list[TransactionRecord]) -> View:
+    """What an analyst looks at around an alert: the customer's risk, alerts and reports,
+    and ``recent``, their newest transactions."""
+    return {
+        "customerId": c.customer_id,
+        "name": c.name,
+        "riskScore": None if c.risk is None else c.risk.score,
+        "transactionCount": c.transaction_count,
+        "alertCount": c.alert_count,
+        "openAlertCount": len(c.open_alerts),
+        "fraudReportCount": c.fraud_report_count,
+        "lastFraudReportAt": c.last_fraud_report_at,
+        "recentTransactions": [transaction_view(t) for t in recent],
     }
 
 

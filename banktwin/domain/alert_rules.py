@@ -25,7 +25,7 @@ _SETTLED = frozenset(s.value for s in AlertStatus if not s.is_open)
 _LIFECYCLE = {status.value: i for i, status in enumerate(AlertStatus)}
 
 
-def _precedence(status: str, at: datetime) -> tuple[bool, datetime, int]:
+def status_precedence(status: str, at: datetime) -> tuple[bool, datetime, int]:
     """Which of two statuses an alert takes: settled over open, then the later, then (at one
     instant) the one further along the lifecycle."""
     return status in _SETTLED, at, _LIFECYCLE[status]
@@ -85,7 +85,7 @@ def _alert_raised(c: CustomerTwin, e: Event) -> Changes:
     if mark.status in _SETTLED:  # settled before it was raised: it stays out of the list
         changes["alert_marks"] = (*marks[:index], mark._replace(raised=True), *marks[index + 1 :])
         return changes
-    if _precedence(mark.status, mark.at) > _precedence(_OPEN, alert.raised_at):
+    if status_precedence(mark.status, mark.at) > status_precedence(_OPEN, alert.raised_at):
         alert = replace(alert, status=mark.status, updated_at=mark.at)
     changes["open_alerts"] = _listed(c.open_alerts, alert)
     changes["alert_marks"] = (*marks[:index], *marks[index + 1 :])
@@ -95,11 +95,11 @@ def _alert_raised(c: CustomerTwin, e: Event) -> Changes:
 def _alert_status_changed(c: CustomerTwin, e: Event) -> Changes:
     p = cast(FraudAlertStatusChanged, e.payload)
     status, at = p.status.value, e.occurred_at
-    precedence = _precedence(status, at)
+    precedence = status_precedence(status, at)
     alerts = c.open_alerts
     for i, alert in enumerate(alerts):
         if alert.alert_id == p.alert_id:
-            if precedence <= _precedence(alert.status, alert.updated_at):
+            if precedence <= status_precedence(alert.status, alert.updated_at):
                 return {}
             if status in _SETTLED:  # it leaves the open list (the alerts table keeps it)
                 return {
@@ -113,7 +113,7 @@ def _alert_status_changed(c: CustomerTwin, e: Event) -> Changes:
     if index < 0:
         return {"alert_marks": _marked(marks, AlertMark(p.alert_id, status, at, False))}
     mark = marks[index]
-    if precedence <= _precedence(mark.status, mark.at):
+    if precedence <= status_precedence(mark.status, mark.at):
         return {}
     return {"alert_marks": _marked(marks, mark._replace(status=status, at=at))}
 

@@ -9,13 +9,16 @@ adds the partitions up. What is kept, per partition:
 - **events per minute** by type and source, by the log's recording time (what arrived when);
 - **transactions per hour** by channel, direction and currency — count and amount — by the
   time they occurred;
+- **fraud alerts raised per hour** by severity, by the time the alert was raised, each alert
+  once however often it is raised (the fraud-alert rate and its baseline, ``kpis/alert_rate.py``);
 - **history**: the totals each time the watermark (the latest occurrence time seen) leaves an
   hour, so the dashboard can draw completeness and open alerts over time.
 
-The totals and transactions per hour are the same in any order of arrival, as the twin is
-(each customer's facts keep the time of each profile fact's last write; an alert is open from
-its raise until settled, whichever arrives first); events per minute and the history are by
-arrival (docs/events.md, "Arrival order").
+The totals, transactions per hour and alerts raised per hour are the same in any order of
+arrival, as the twin is (each customer's facts keep the time of each profile fact's last write;
+an alert is open from its raise until settled, whichever arrives first, and counted raised in
+the hour of its earliest raise); events per minute and the history are by arrival
+(docs/events.md, "Arrival order").
 """
 
 from __future__ import annotations
@@ -87,6 +90,10 @@ class Totals:
     open_alerts: dict[str, int] = field(default_factory=dict)
     watermark: datetime | None = None
     """The latest time an event of this partition occurred at."""
+    raised_since: str = ""
+    """The first hour whose raised alerts this partition counted in full: ``""`` when it
+    counted them from its first event; the hour after its watermark when its KPIs were kept
+    before alerts raised per hour were (until ``banktwin replay --consumers kpis``)."""
 
     def copy(self) -> Totals:
         return Totals(
@@ -97,6 +104,7 @@ class Totals:
             self.transactions,
             dict(self.open_alerts),
             self.watermark,
+            self.raised_since,
         )
 
 
@@ -126,6 +134,9 @@ class AlertState:
     """``None``: not raised yet (a status change arrived first)."""
     open: bool
     """``False`` once a settled status is seen, raised or not."""
+    raised_hour: str | None = None
+    """The hour of its earliest raise seen, which it is counted raised in; ``None``: not raised
+    yet, or raised before alerts raised per hour were kept (not in the hourly counts)."""
 
 
 TransactionKey = tuple[str, str, str]
@@ -159,6 +170,9 @@ class PartitionKpis:
         default_factory=dict
     )
     """Transactions counted since the last commit: count and amount (added on commit)."""
+    alerts_raised_per_hour: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Alerts raised, by the hour of their raise and severity, counted since the last commit
+    (added on commit; -1 where an earlier raise of a counted alert moved it to its hour)."""
     history: dict[str, Snapshot] = field(default_factory=dict)
     """Snapshots taken in this batch, by hour."""
     changed: set[str] = field(default_factory=set)
@@ -229,16 +243,20 @@ class PartitionKpis:
     def _count_alert(self, event: Event) -> None:
         """An alert is counted open from its raise (once, however often it is raised) until a
         settled status is seen, in whichever order the two arrive; other status changes move
-        it between open statuses, which the counts do not tell apart."""
+        it between open statuses, which the counts do not tell apart. It is counted raised
+        once, in the hour of its earliest raise, settled first or not."""
         p = event.payload
         assert isinstance(p, FraudAlertRaised | FraudAlertStatusChanged)
         alert = self.alerts.get(p.alert_id)
         if isinstance(p, FraudAlertRaised):
+            hour = self._keys.hour(event.occurred_at)
             if alert is not None and alert.severity is not None:
-                return  # raised before: counted once
+                self._recount_raise(p.alert_id, alert, hour)  # raised before: counted once
+                return
             severity = p.severity.value
             is_open = alert is None or alert.open
-            self.alerts[p.alert_id] = AlertState(severity, is_open)
+            self.alerts[p.alert_id] = AlertState(severity, is_open, hour)
+            self._count_raised(hour, severity, 1)
             if is_open:
                 open_alerts = self.totals.open_alerts
                 open_alerts[severity] = open_alerts.get(severity, 0) + 1
@@ -254,6 +272,22 @@ class PartitionKpis:
                 open_alerts = self.totals.open_alerts
                 open_alerts[alert.severity] = open_alerts.get(alert.severity, 0) - 1
         self.changed.add(f"alert/{p.alert_id}")
+
+    def _recount_raise(self, alert_id: str, alert: AlertState, hour: str) -> None:
+        """A repeated raise: the alert moves to its hour if it is earlier than the one it is
+        counted in, so it ends in the hour of its earliest raise whatever the order."""
+        counted = alert.raised_hour
+        if counted is None or hour >= counted:
+            return  # raised before the hours were kept, or counted at or before this hour
+        assert alert.severity is not None
+        self._count_raised(counted, alert.severity, -1)
+        self._count_raised(hour, alert.severity, 1)
+        alert.raised_hour = hour
+        self.changed.add(f"alert/{alert_id}")
+
+    def _count_raised(self, hour: str, severity: str, n: int) -> None:
+        counts = self.alerts_raised_per_hour.setdefault(hour, {})
+        counts[severity] = counts.get(severity, 0) + n
 
     def close_batch(self) -> None:
         """Record the current hour's snapshot as it stands (later batches may update it)."""

@@ -2,11 +2,16 @@
 
 Every key starts with its partition (``0003/…``), so one partition's consumer is the only
 writer of its keys and a reader scans each partition's range and adds them up.
+
+Documents written before alerts raised per hour were kept still read: totals without
+``raisedSince`` (their partition counts raises from the hour after its watermark) and alerts
+as ``[severity, open]`` (not in the hourly counts). A build older than that cannot read an
+alert stored as ``[severity, open, hour]``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import msgspec
@@ -18,6 +23,7 @@ from banktwin.kpis.aggregates import (
     Totals,
     TransactionKey,
     TransactionSums,
+    hour_of,
 )
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
@@ -29,6 +35,7 @@ ALERT = "alert/"
 EVENTS = "events/"
 TRANSACTIONS = "transactions/"
 HISTORY = "history/"
+RAISED = "raised/"
 
 
 def key(partition: int, name: str) -> str:
@@ -52,6 +59,7 @@ def encode_totals(t: Totals) -> bytes:
             "transactions": t.transactions,
             "openAlerts": t.open_alerts,
             "watermark": t.watermark,
+            "raisedSince": t.raised_since,
         }
     )
 
@@ -60,7 +68,10 @@ def decode_totals(raw: bytes | None) -> Totals:
     if raw is None:
         return Totals()
     doc = _decode(raw)
-    mark = doc["watermark"]
+    mark = None if doc["watermark"] is None else datetime.fromisoformat(doc["watermark"])
+    raised_since = doc.get("raisedSince")
+    if raised_since is None:  # kept before alerts raised were: counted from the next hour
+        raised_since = "" if mark is None else hour_of(mark + timedelta(hours=1))
     return Totals(
         doc["customers"],
         doc["facts"],
@@ -68,7 +79,8 @@ def decode_totals(raw: bytes | None) -> Totals:
         doc["events"],
         doc["transactions"],
         doc["openAlerts"],
-        None if mark is None else datetime.fromisoformat(mark),
+        mark,
+        raised_since,
     )
 
 
@@ -114,14 +126,27 @@ def decode_facts(raw: bytes) -> CustomerFacts:
 
 
 def encode_alert(a: AlertState) -> bytes:
-    return _encoder.encode([a.severity, a.open])
+    """``[severity, open, hour]``, or ``[severity, open]`` while it has no raise hour (as
+    stored before raise hours were kept)."""
+    if a.raised_hour is None:
+        return _encoder.encode([a.severity, a.open])
+    return _encoder.encode([a.severity, a.open, a.raised_hour])
 
 
 def decode_alert(raw: bytes) -> AlertState:
-    """``[severity, open]``; a ``null`` severity is an alert settled before its raise
-    arrived."""
-    severity, is_open = _decode(raw)
-    return AlertState(severity, is_open)
+    """``[severity, open, hour]`` or ``[severity, open]``; a ``null`` severity is an alert
+    settled before its raise arrived."""
+    severity, is_open, *hour = _decode(raw)
+    return AlertState(severity, is_open, hour[0] if hour else None)
+
+
+def encode_raised_counts(counts: dict[str, int]) -> bytes:
+    """Alerts raised in one hour by severity: ``{"high": 2, "low": 1}``."""
+    return _encoder.encode(dict(sorted(counts.items())))
+
+
+def decode_raised_counts(raw: bytes | None) -> dict[str, int]:
+    return {} if raw is None else dict(_decode(raw))
 
 
 def encode_event_counts(counts: dict[tuple[str, str], int]) -> bytes:

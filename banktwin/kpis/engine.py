@@ -2,9 +2,9 @@
 
 Its state is the aggregates of :mod:`banktwin.kpis.aggregates`, one set per log partition, in
 the key-value state store, committed with the consumer's positions. Counters (events per
-minute, transactions per hour) are counted from zero in memory and added to what is stored
-when the work is committed; totals, customers' facts and alerts are read before the events
-that change them are folded.
+minute, transactions and alerts raised per hour) are counted from zero in memory and added to
+what is stored when the work is committed; totals, customers' facts and alerts are read before
+the events that change them are folded.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class KpiWork:
 
 class KpiEngine:
     """Bank-wide KPIs: data completeness, events per type and source, transactions per
-    channel, open alerts by severity, kept over time."""
+    channel, open and raised alerts by severity, kept over time."""
 
     def __init__(self, store: KeyValueStore, *, name: str = KPI_CONSUMER) -> None:
         self._store = store
@@ -105,6 +105,7 @@ class KpiEngine:
             for name in (
                 *(docs.EVENTS + minute for minute in kpis.events_per_minute),
                 *(docs.TRANSACTIONS + hour for hour in kpis.transactions_per_hour),
+                *(docs.RAISED + hour for hour in kpis.alerts_raised_per_hour),
             )
         ]
         stored = self._store.get_many(self._name, counter_keys) if counter_keys else {}
@@ -122,6 +123,16 @@ class KpiEngine:
                 for channel_key, counted in sums.items():
                     totals.setdefault(channel_key, TransactionSums()).add(counted)
                 puts[k] = docs.encode_transaction_sums(totals)
+            for hour, raised in kpis.alerts_raised_per_hour.items():
+                k = docs.key(p, docs.RAISED + hour)
+                by_severity = docs.decode_raised_counts(stored.get(k))
+                for severity, n in raised.items():
+                    by_severity[severity] = by_severity.get(severity, 0) + n
+                by_severity = {severity: n for severity, n in by_severity.items() if n}
+                if by_severity:
+                    puts[k] = docs.encode_raised_counts(by_severity)
+                elif k in stored:  # its only alert moved to an earlier hour
+                    puts[k] = None
             for hour, snapshot in kpis.history.items():
                 puts[docs.key(p, docs.HISTORY + hour)] = docs.encode_snapshot(snapshot)
             for changed in kpis.changed:

@@ -16,6 +16,7 @@ from banktwin.kpis.aggregates import (
     hour_of,
     minute_of,
 )
+from banktwin.kpis.alert_rate import BASELINE_HOURS, FraudAlertRate, fraud_alert_rate
 from banktwin.kpis.engine import KPI_CONSUMER
 from banktwin.store.kv import KeyValueStore
 
@@ -76,6 +77,7 @@ class KpiReport:
     events_per_minute: list[EventCount]
     transactions_per_hour: list[TransactionSum]
     history: list[HourSample]
+    fraud_alert_rate: FraudAlertRate
 
 
 def _with_all_severities(counts: dict[str, int]) -> dict[str, int]:
@@ -94,7 +96,8 @@ class KpiReader:
 
     def report(self, now: datetime, *, minutes: int = 60, hours: int = 48) -> KpiReport:
         """Totals now; events per minute over the last ``minutes`` (by arrival); transactions
-        per hour and the hourly history over the last ``hours`` (by occurrence)."""
+        per hour, the hourly history and the alerts raised per hour over the last ``hours`` (by
+        occurrence)."""
         now = now.astimezone(UTC)
         totals = self._totals()
         since_hour = hour_of(now - timedelta(hours=hours - 1))
@@ -106,7 +109,40 @@ class KpiReader:
             events_per_minute=self._events(minute_of(now - timedelta(minutes=minutes - 1))),
             transactions_per_hour=self._transactions(since_hour),
             history=self._history(since_hour),
+            fraud_alert_rate=self._alert_rate(now, hours, totals.raised_since),
         )
+
+    def fraud_alert_rate(self, now: datetime, *, hours: int = 48) -> FraudAlertRate:
+        """Alerts raised in the last full hour and the current one against the trailing
+        baseline (``kpis/alert_rate.py``), with the alerts raised per hour over the last
+        ``hours``."""
+        return self._alert_rate(now.astimezone(UTC), hours, self._totals().raised_since)
+
+    def _alert_rate(self, now: datetime, hours: int, raised_since: str) -> FraudAlertRate:
+        # The series' window or the baseline's, whichever starts earlier.
+        since = min(now - timedelta(hours=hours - 1), now - timedelta(hours=BASELINE_HOURS + 1))
+        raised: dict[str, dict[str, int]] = {}
+        for stored, raw in self._scan(docs.RAISED, hour_of(since)):
+            counts = raised.setdefault(docs.split_key(stored)[1].removeprefix(docs.RAISED), {})
+            for severity, n in docs.decode_raised_counts(raw).items():
+                counts[severity] = counts.get(severity, 0) + n
+        first = self._first_hour()
+        if first is not None and raised_since > first:  # a partition counted raises late
+            first = raised_since
+        return fraud_alert_rate(raised, first, now, hours)
+
+    def _first_hour(self) -> str | None:
+        """The first hour with any KPI data by occurrence (a snapshot, transactions or alerts
+        raised), over all partitions."""
+        firsts = []
+        for p in self._partitions:
+            for prefix in (docs.HISTORY, docs.TRANSACTIONS, docs.RAISED):
+                end = docs.key(p, prefix + "\uffff")
+                for stored, _ in self._store.scan(
+                    self._consumer, docs.key(p, prefix), end, limit=1
+                ):
+                    firsts.append(docs.split_key(stored)[1].removeprefix(prefix))
+        return min(firsts, default=None)
 
     def _totals(self) -> Totals:
         keys = [docs.key(p, docs.TOTALS) for p in self._partitions]
@@ -118,6 +154,7 @@ class KpiReader:
             total.complete_customers += t.complete_customers
             total.events += t.events
             total.transactions += t.transactions
+            total.raised_since = max(total.raised_since, t.raised_since)
             for severity, n in t.open_alerts.items():
                 total.open_alerts[severity] = total.open_alerts.get(severity, 0) + n
         return total

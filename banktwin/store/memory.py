@@ -30,6 +30,7 @@ from banktwin.store.generations import (
 )
 from banktwin.store.port import (
     TWIN_CONSUMER,
+    AlertQuery,
     GenerationStatus,
     Page,
     ProjectionChanges,
@@ -47,6 +48,15 @@ class _Tables:
     alerts: dict[str, FraudAlert] = field(default_factory=dict)
     positions: dict[str, dict[int, int]] = field(default_factory=dict)
     reached: set[int] = field(default_factory=set)
+
+
+def _selects(query: AlertQuery, alert: FraudAlert) -> bool:
+    return (
+        (query.status is None or alert.status == query.status)
+        and (query.severity is None or alert.severity == query.severity)
+        and (query.customer_id is None or alert.customer_id == query.customer_id)
+        and (query.raised_since is None or alert.raised_at >= query.raised_since)
+    )
 
 
 class InMemoryStateStore:
@@ -217,13 +227,19 @@ class InMemoryStateStore:
         mine.sort(key=lambda t: (t.occurred_at, t.transaction_id), reverse=True)
         return mine
 
-    def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
+    def transaction(self, customer_id: str, transaction_id: str) -> TransactionRecord | None:
+        mine = self._newest_first(customer_id, None)
+        return next((t for t in mine if t.transaction_id == transaction_id), None)
+
+    def fraud_alerts(self, query: AlertQuery, limit: int, offset: int) -> Page[FraudAlert]:
         with self._lock:
-            alerts = [
-                a for a in self._served.alerts.values() if status is None or a.status == status
-            ]
+            alerts = [a for a in self._served.alerts.values() if _selects(query, a)]
         alerts.sort(key=lambda a: (a.raised_at, a.alert_id), reverse=True)
         return Page(alerts[offset : offset + limit], len(alerts))
+
+    def fraud_alert(self, alert_id: str) -> FraudAlert | None:
+        with self._lock:
+            return self._served.alerts.get(alert_id)
 
     def ping(self) -> None:
         return None

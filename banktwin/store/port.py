@@ -55,6 +55,17 @@ class ProjectionChanges:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Which fraud alerts a list holds: those meeting every criterion given."""
+
+    status: str | None = None
+    severity: str | None = None
+    customer_id: str | None = None
+    raised_since: datetime | None = None
+    """Raised at or after this time."""
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: list[T]
     total: int
@@ -140,8 +151,18 @@ class TwinReader(Protocol):
         at or before ``until``, if given: the recent transactions of an as-of read)."""
         ...
 
-    def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
-        """One page of fraud alerts by ``raised_at``, newest first, optionally of one status."""
+    def transaction(self, customer_id: str, transaction_id: str) -> TransactionRecord | None:
+        """One of a customer's transactions by its id (``None``: not in the twin). A
+        transaction posted twice at different times has two rows: the newest is given."""
+        ...
+
+    def fraud_alerts(self, query: AlertQuery, limit: int, offset: int) -> Page[FraudAlert]:
+        """One page of the fraud alerts ``query`` selects, newest raised first (then by alert
+        id, descending: a stable order for paging)."""
+        ...
+
+    def fraud_alert(self, alert_id: str) -> FraudAlert | None:
+        """One fraud alert by its id (``None``: not in the twin)."""
         ...
 
     def ping(self) -> None:

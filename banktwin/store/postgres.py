@@ -185,9 +185,15 @@ def _twin_generations(conn: psycopg.Connection[Any]) -> None:
     sql_generations.adopt_legacy(conn, "%s", _time)
 
 
+def _alert_indexes(conn: psycopg.Connection[Any]) -> None:
+    for suffix in sql_generations.standing_suffixes(conn):
+        create_missing(conn, sql_generations.alert_indexes_ddl(suffix))
+
+
 MIGRATIONS = (
     Migration("initial schema", _initial_schema),
     Migration("twin generations", _twin_generations),
+    Migration("fraud alert indexes", _alert_indexes),
 )
 """The state store's schema, version by version (:mod:`banktwin.schema_migrations`); append
 only. Version 1 is the schema of the builds before migrations: their stores are adopted."""
@@ -263,7 +269,7 @@ class PostgresStateStore(SqlStateStore):
             return work(cur)
 
     def _tables_ddl(self, suffix: str) -> Iterable[str]:
-        return twin_tables_ddl(suffix)
+        return [*twin_tables_ddl(suffix), *sql_generations.alert_indexes_ddl(suffix)]
 
     def _drop_tables(self, generation: TwinGeneration) -> Iterable[str]:
         return sql_generations.drop_statements(generation, "TRUNCATE {}")

@@ -43,6 +43,28 @@ TWIN_PROJECTION_TABLES = (
 """The tables every generation has, under its suffix (``customers_g2``)."""
 
 
+def alert_indexes_ddl(suffix: str) -> list[str]:
+    """The indexes of a generation's alerts table that a list's criteria use beyond status
+    (a customer's alerts, a severity's), newest raised first as the list is ordered. A new
+    generation's tables come with them; migration 3 adds them to the tables made before."""
+    table = f"fraud_alerts{suffix}"
+    return [
+        f"CREATE INDEX IF NOT EXISTS fraud_alerts_by_customer{suffix} "
+        f"ON {table} (customer_id, raised_at DESC, alert_id DESC)",
+        f"CREATE INDEX IF NOT EXISTS fraud_alerts_by_severity{suffix} "
+        f"ON {table} (severity, raised_at DESC, alert_id DESC)",
+    ]
+
+
+def standing_suffixes(conn: Any) -> list[str]:
+    """The suffixes of every generation whose tables exist: generation 1's plain tables
+    (always: dropping generation 1 empties them) and each later one not dropped."""
+    rows = conn.execute(
+        "SELECT generation FROM twin_generations WHERE state <> 'dropped' ORDER BY generation"
+    ).fetchall()
+    return [""] + [f"_g{int(n)}" for (n,) in rows if int(n) != LEGACY]
+
+
 def generations_ddl(text: str, time: str) -> list[str]:
     """Migration 2's tables, in an adapter's types for text and time."""
     return [

@@ -28,7 +28,7 @@ from banktwin.domain.twin import Twin
 from banktwin.errors import UnavailableError
 from banktwin.store import codec, sql_generations
 from banktwin.store.generations import TwinGeneration, not_ready, served
-from banktwin.store.port import Page
+from banktwin.store.port import AlertQuery, Page
 from banktwin.store.rows import (
     ALERT_COLUMNS,
     TRANSACTION_COLUMNS,
@@ -39,6 +39,13 @@ from banktwin.store.rows import (
 
 _NEWEST_FIRST = "ORDER BY occurred_at DESC, transaction_id DESC"
 _ALERTS_NEWEST_FIRST = "ORDER BY raised_at DESC, alert_id DESC LIMIT ? OFFSET ?"
+_ALERT_CRITERIA = {
+    "status": "status = ?",
+    "severity": "severity = ?",
+    "customer_id": "customer_id = ?",
+    "raised_since": "raised_at >= ?",
+}
+"""Each criterion of an :class:`~banktwin.store.port.AlertQuery` as a condition."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +58,8 @@ class ReadStatements:
     count_transactions: str
     transactions_page: str
     transactions_until: str
-    count_alerts: str
-    count_alerts_of_status: str
-    alerts_page: str
-    alerts_of_status_page: str
+    transaction_by_id: str
+    alert_by_id: str
 
 
 @lru_cache(maxsize=16)
@@ -85,12 +90,26 @@ def read_statements(suffix: str, alert_select: str) -> ReadStatements:
             f"SELECT {columns} FROM {transactions} "
             f"WHERE customer_id = ? AND occurred_at <= ? {_NEWEST_FIRST} LIMIT ?"
         ),
-        count_alerts=f"SELECT COUNT(*) FROM {alerts}",
-        count_alerts_of_status=f"SELECT COUNT(*) FROM {alerts} WHERE status = ?",
-        alerts_page=f"SELECT {alert_select} FROM {alerts} {_ALERTS_NEWEST_FIRST}",
-        alerts_of_status_page=(
-            f"SELECT {alert_select} FROM {alerts} WHERE status = ? {_ALERTS_NEWEST_FIRST}"
+        transaction_by_id=(
+            f"SELECT {columns} FROM {transactions} "
+            f"WHERE customer_id = ? AND transaction_id = ? {_NEWEST_FIRST} LIMIT 1"
         ),
+        alert_by_id=f"SELECT {alert_select} FROM {alerts} WHERE alert_id = ?",
+    )
+
+
+@lru_cache(maxsize=64)
+def alert_list_statements(
+    suffix: str, alert_select: str, criteria: tuple[str, ...]
+) -> tuple[str, str]:
+    """The count and the page of the alerts meeting ``criteria`` (names of
+    :data:`_ALERT_CRITERIA`, in that order), on the tables named with ``suffix``."""
+    alerts = f"fraud_alerts{suffix}"
+    where = " AND ".join(_ALERT_CRITERIA[c] for c in criteria)
+    where = f" WHERE {where}" if where else ""
+    return (
+        f"SELECT COUNT(*) FROM {alerts}{where}",
+        f"SELECT {alert_select} FROM {alerts}{where} {_ALERTS_NEWEST_FIRST}",
     )
 
 
@@ -143,8 +162,11 @@ class SqlTwinReader(ABC):
     def _read(self, what: str, pick: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """Run the statement named ``pick`` of the served generation's statements."""
         statements = read_statements(self.served_generation().suffix, self.alert_select)
+        return self._read_sql(what, getattr(statements, pick), params)
+
+    def _read_sql(self, what: str, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         try:
-            return self._fetch(what, getattr(statements, pick), params)
+            return self._fetch(what, sql, params)
         except UnavailableError:
             self._look_again()
             raise
@@ -202,14 +224,31 @@ class SqlTwinReader(ABC):
             )
         return [transaction_from_row(r, self._read_time) for r in rows]
 
-    def fraud_alerts(self, status: str | None, limit: int, offset: int) -> Page[FraudAlert]:
-        if status:
-            total = self._read("read fraud alerts", "count_alerts_of_status", (status,))[0][0]
-            rows = self._read("read fraud alerts", "alerts_of_status_page", (status, limit, offset))
-        else:
-            total = self._read("read fraud alerts", "count_alerts", ())[0][0]
-            rows = self._read("read fraud alerts", "alerts_page", (limit, offset))
+    def transaction(self, customer_id: str, transaction_id: str) -> TransactionRecord | None:
+        rows = self._read("read a transaction", "transaction_by_id", (customer_id, transaction_id))
+        return transaction_from_row(rows[0], self._read_time) if rows else None
+
+    def fraud_alerts(self, query: AlertQuery, limit: int, offset: int) -> Page[FraudAlert]:
+        given = {
+            "status": query.status,
+            "severity": query.severity,
+            "customer_id": query.customer_id,
+            "raised_since": None
+            if query.raised_since is None
+            else self._time_param(query.raised_since),
+        }
+        criteria = tuple(c for c in _ALERT_CRITERIA if given[c] is not None)
+        params = tuple(given[c] for c in criteria)
+        count, page = alert_list_statements(
+            self.served_generation().suffix, self.alert_select, criteria
+        )
+        total = self._read_sql("read fraud alerts", count, params)[0][0]
+        rows = self._read_sql("read fraud alerts", page, (*params, limit, offset))
         return Page([alert_from_row(r, self._read_time) for r in rows], int(total))
+
+    def fraud_alert(self, alert_id: str) -> FraudAlert | None:
+        rows = self._read("read a fraud alert", "alert_by_id", (alert_id,))
+        return alert_from_row(rows[0], self._read_time) if rows else None
 
     def ping(self) -> None:
         self._fetch("reach the state store", "SELECT 1 FROM projection_positions LIMIT 1")

@@ -134,11 +134,18 @@ def _twin_generations(conn: sqlite3.Connection) -> None:
     sql_generations.adopt_legacy(conn, "?", utc_text)
 
 
+def _alert_indexes(conn: sqlite3.Connection) -> None:
+    for suffix in sql_generations.standing_suffixes(conn):
+        for statement in sql_generations.alert_indexes_ddl(suffix):
+            conn.execute(statement)
+
+
 MIGRATIONS = (
     Migration(
         "initial schema", run_sqlite_script(positions.SQLITE_DDL + META_DDL + twin_tables_ddl(""))
     ),
     Migration("twin generations", _twin_generations),
+    Migration("fraud alert indexes", _alert_indexes),
 )
 """The state store's schema, version by version (:mod:`banktwin.schema_migrations`); append
 only. Version 1 is the schema of the builds before migrations: their stores are adopted."""
@@ -180,7 +187,10 @@ class SqliteStateStore(SqlStateStore):
         return self._readers.get()
 
     def _tables_ddl(self, suffix: str) -> Iterable[str]:
-        return sqlite_statements(twin_tables_ddl(suffix))
+        return [
+            *sqlite_statements(twin_tables_ddl(suffix)),
+            *sql_generations.alert_indexes_ddl(suffix),
+        ]
 
     def _drop_tables(self, generation: TwinGeneration) -> Iterable[str]:
         return sql_generations.drop_statements(generation, "DELETE FROM {}")

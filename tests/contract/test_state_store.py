@@ -17,7 +17,7 @@ from banktwin.domain.events import Event, SubjectKind
 from banktwin.domain.records import AlertStatusChange, TransactionRecord, records_for
 from banktwin.domain.twin import Twin, fold
 from banktwin.errors import ConflictError
-from banktwin.store.port import ProjectionChanges, StateStore
+from banktwin.store.port import AlertQuery, ProjectionChanges, StateStore
 from tests.factories import T0, event, new_id, opened, posted, registered
 
 
@@ -176,14 +176,70 @@ class TestStateStoreContract:
                 alert_changes=[AlertStatusChange(alerts[1].alert_id, "false_positive", T0)],
             )
         )
-        everything = store.fraud_alerts(None, 10, 0)
+        everything = store.fraud_alerts(AlertQuery(), 10, 0)
         assert everything.total == 5
         assert [a.alert_id for a in everything.items] == [a.alert_id for a in reversed(alerts)]
-        open_page = store.fraud_alerts("open", 2, 0)
+        open_page = store.fraud_alerts(AlertQuery(status="open"), 2, 0)
         assert open_page.total == 4 and len(open_page.items) == 2
-        closed = store.fraud_alerts("false_positive", 10, 0)
+        closed = store.fraud_alerts(AlertQuery(status="false_positive"), 10, 0)
         assert [a.alert_id for a in closed.items] == [alerts[1].alert_id]
         assert closed.items[0].reasons == ("burst",)
+
+    def test_fraud_alerts_filter_by_every_criterion_in_a_stable_order(
+        self, store: StateStore
+    ) -> None:
+        customers = [new_id(), new_id()]
+        alerts = [
+            replace(_alert(customers[i % 2], minutes=i // 2), severity=("high", "low")[i % 3 % 2])
+            for i in range(6)
+        ]  # two per minute: ties broken by alert id, descending
+        store.commit(ProjectionChanges("twin", {}, {0: 6}, alerts_raised=alerts))
+        newest = sorted(alerts, key=lambda a: (a.raised_at, a.alert_id), reverse=True)
+
+        def listed(query: AlertQuery, limit: int = 10, offset: int = 0) -> list[str]:
+            return [a.alert_id for a in store.fraud_alerts(query, limit, offset).items]
+
+        assert listed(AlertQuery()) == [a.alert_id for a in newest]
+        assert listed(AlertQuery(), 2, 1) + listed(AlertQuery(), 3, 3) == [
+            a.alert_id for a in newest[1:]
+        ]
+        mine = AlertQuery(customer_id=customers[1])
+        assert listed(mine) == [a.alert_id for a in newest if a.customer_id == customers[1]]
+        high = AlertQuery(severity="high")
+        assert listed(high) == [a.alert_id for a in newest if a.severity == "high"]
+        minute = T0 + timedelta(minutes=1)
+        since = AlertQuery(raised_since=minute)
+        assert listed(since) == [a.alert_id for a in newest if a.raised_at >= minute]
+        every = AlertQuery("open", "high", customers[0], T0 + timedelta(minutes=1))
+        expected = [
+            a.alert_id
+            for a in newest
+            if a.customer_id == customers[0] and a.severity == "high" and a.raised_at > T0
+        ]
+        assert listed(every) == expected and store.fraud_alerts(every, 1, 0).total == len(expected)
+        assert listed(AlertQuery(status="closed")) == []
+
+    def test_one_fraud_alert_and_one_transaction_by_id(self, store: StateStore) -> None:
+        cid = new_id()
+        alert = _alert(cid, minutes=1)
+        rows = [
+            r
+            for e in (
+                posted(cid, transaction_id="TX1", amount="1.00", minutes=1),
+                posted(cid, transaction_id="TX1", amount="2.00", minutes=2),  # posted again
+                posted(cid, transaction_id="TX2", minutes=3),
+            )
+            for r in records_for(e)
+            if isinstance(r, TransactionRecord)
+        ]
+        store.commit(
+            ProjectionChanges("twin", {}, {0: 4}, transactions=rows, alerts_raised=[alert])
+        )
+        assert store.fraud_alert(alert.alert_id) == alert
+        assert store.fraud_alert(new_id()) is None
+        found = store.transaction(cid, "TX1")
+        assert found is not None and found.amount == Decimal("2.00")  # the newest row
+        assert store.transaction(cid, "TX3") is None and store.transaction(new_id(), "TX1") is None
 
     def test_branches_and_loans_are_stored_by_kind(self, store: StateStore) -> None:
         branch_id, loan_id, cid = new_id(), new_id(), new_id()
@@ -232,7 +288,7 @@ class TestStateStoreContract:
         assert store.rebuilding()
         assert store.positions("twin") == {} and store.load([key]) == {}  # the projector's
         assert store.customer(cid) == twin  # readers' until the new one has caught up
-        assert store.fraud_alerts(None, 10, 0).total == 1
+        assert store.fraud_alerts(AlertQuery(), 10, 0).total == 1
 
     def test_updating_a_twin_replaces_it(self, store: StateStore) -> None:
         cid = new_id()

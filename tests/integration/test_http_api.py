@@ -477,7 +477,7 @@ def test_readiness_reports_every_consumers_lag_in_events_and_seconds(api: Api) -
     assert r.status_code == 200
     ReadinessPublic.model_validate(r.json())
     consumers = {c["name"]: c for c in r.json()["consumers"]}
-    assert set(consumers) == {"twin", "kpis"}
+    assert set(consumers) == {"twin", "kpis", "fraud"}
     for consumer in consumers.values():
         assert consumer["lag"] == 1 and 0 <= consumer["lagSeconds"] < 60
         assert consumer["runsIn"] == "elsewhere"  # this test app runs none of them
@@ -560,7 +560,7 @@ def test_openapi_names_the_scope_of_every_protected_operation(api: Api) -> None:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             if path.startswith("/v1/"):
-                scope = "digitaltwin.write" if method == "post" else "digitaltwin.read"
+                scope = "digitaltwin.read" if method == "get" else "digitaltwin.write"
                 assert operation["security"] == [{"OAuth2": [scope]}], (method, path)
             else:
                 assert "security" not in operation, path

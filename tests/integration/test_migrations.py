@@ -40,7 +40,7 @@ from tests.contract.legacy_stores import (
 )
 from tests.factories import T0, new_id, opened, posted, registered
 
-STATE_VERSIONS = [(1, "initial schema"), (2, "twin generations")]
+STATE_VERSIONS = [(1, "initial schema"), (2, "twin generations"), (3, "fraud alert indexes")]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -248,10 +248,44 @@ def test_processes_opening_a_new_database_at_once_apply_each_migration_once(url:
         adapter.close()
     assert errors == []
     rows = _query(url, "SELECT component, version FROM schema_migrations ORDER BY 1, 2")
-    assert rows == [("event-log", 1), ("kv-state", 1), ("state-store", 1), ("state-store", 2)]
+    assert rows == [
+        ("event-log", 1),
+        ("kv-state", 1),
+        ("state-store", 1),
+        ("state-store", 2),
+        ("state-store", 3),
+    ]
     assert [r[:2] for r in _query(url, "SELECT generation, state FROM twin_generations")] == [
         (2, "active")
     ]
+
+
+def _alert_indexes(url: str) -> list[str]:
+    if url.startswith("sqlite"):
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    else:
+        sql = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    return sorted(name for (name,) in _query(url, sql) if name.startswith("fraud_alerts_by_"))
+
+
+def test_the_fraud_alert_indexes_reach_the_generations_made_before_them(url: str) -> None:
+    open_state_store(url).close()  # generation 2 active, beside generation 1's plain tables
+    by_status = ["fraud_alerts_by_status", "fraud_alerts_by_status_g2"]
+    made = [
+        f"fraud_alerts_by_{what}{suffix}"
+        for suffix in ("", "_g2")
+        for what in ("customer", "severity")
+    ]
+    assert _alert_indexes(url) == sorted(by_status + made)
+    _execute(
+        url,
+        [f"DROP INDEX {name}" for name in made],  # as the builds before migration 3 left them
+        ("DELETE FROM schema_migrations WHERE component = 'state-store' AND version = 3", ()),
+    )
+    assert _alert_indexes(url) == by_status
+    open_state_store(url).close()
+    assert _alert_indexes(url) == sorted(by_status + made)
+    assert [v for v, *_ in _versions(url, "state-store")] == [1, 2, 3]
 
 
 def test_a_failed_migration_is_rolled_back_and_the_earlier_ones_stay(
@@ -261,16 +295,17 @@ def test_a_failed_migration_is_rolled_back_and_the_earlier_ones_stay(
 
     def half_done(conn: Any) -> None:
         conn.execute("CREATE TABLE half_done (x integer)")
-        raise RuntimeError("migration 3 failed")
+        raise RuntimeError("the last migration failed")
 
     module = "sqlite" if url.startswith("sqlite") else "postgres"
     adapter = __import__(f"banktwin.store.{module}", fromlist=["MIGRATIONS"])
+    known = len(adapter.MIGRATIONS)
     monkeypatch.setattr(
         adapter, "MIGRATIONS", (*adapter.MIGRATIONS, Migration("half done", half_done))
     )
-    with pytest.raises(RuntimeError, match="migration 3 failed"):
+    with pytest.raises(RuntimeError, match="the last migration failed"):
         open_state_store(url)
-    assert [v for v, *_ in _versions(url, "state-store")] == [1, 2]
+    assert [v for v, *_ in _versions(url, "state-store")] == list(range(1, known + 1))
     missing = (
         "SELECT name FROM sqlite_master WHERE name = 'half_done'"
         if url.startswith("sqlite")

@@ -12,8 +12,8 @@ operation, schema-valid and schema-invalid requests are generated and sent:
 - real events (the simulated bank's, their ``expectedVersion`` and ``eventId`` varied) posted
   to each event endpoint: 202 receipts and 409 conflicts as documented.
 
-Half the valid ids in paths name a twin that exists, and half the valid token requests carry
-the real client's credentials, or nearly every answer would be a 404 or a 401.
+Half the valid ids in paths name a twin (or fraud alert) that exists, and half the valid token
+requests carry the real client's credentials, or nearly every answer would be a 404 or a 401.
 
 Generation is derandomized (hypothesis's ``derandomize``): a run is the same on every
 machine, and a failure names the request to reproduce it.
@@ -141,6 +141,10 @@ def _id(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"banktwin-fuzz:{name}"))
 
 
+ALERT_IDS = [_id(f"alert-{n}") for n in range(6)]
+"""The fraud alerts raised (one per customer of the first six)."""
+
+
 def insights_and_loans(customers: list[str], branch: str) -> list[Event]:
     """What the simulator leaves out: risk scores, fraud alerts and loan applications (and
     fraud reports, which in three days it has not sent yet)."""
@@ -153,7 +157,7 @@ def insights_and_loans(customers: list[str], branch: str) -> list[Event]:
             "modelVersion": "m1",
             "reasons": [{"feature": "velocity", "contribution": 0.2, "value": 3}],
         }
-        alert = {"alertId": _id(f"alert-{n}"), "transactionId": f"TX{n}", "severity": "high"}
+        alert = {"alertId": ALERT_IDS[n], "transactionId": f"TX{n}", "severity": "high"}
         submitted = {
             "customerId": customer,
             "product": "mortgage",
@@ -257,7 +261,10 @@ def _steer(fuzzed: Fuzzed, case: GeneratedCase, pick: int) -> None:
     if pick % 2:
         return
     for name, value in list((case.path_parameters or {}).items()):
-        known = fuzzed.ids[SubjectKind.BRANCH if name == "branchId" else SubjectKind.CUSTOMER]
+        if name == "alertId":
+            known = ALERT_IDS
+        else:
+            known = fuzzed.ids[SubjectKind.BRANCH if name == "branchId" else SubjectKind.CUSTOMER]
         if _is_uuid(value):
             case.path_parameters[name] = known[pick // 2 % len(known)]
     if case.path == "/oauth/token" and isinstance(case.body, dict) and _is_positive(case):

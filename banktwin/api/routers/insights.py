@@ -1,20 +1,18 @@
-"""``/v1/risk-scores`` and ``/v1/fraud-alerts``: the twin's derived facts."""
+"""``/v1/risk-scores``: the risk model's latest score of a customer (fraud alerts have a
+router of their own, :mod:`banktwin.api.routers.fraud_alerts`)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter
 
 from banktwin.api.deps import ReaderDep
 from banktwin.api.openapi_docs import PROBLEMS
-from banktwin.api.paging import PAGE_HEADERS_DOC, Limit, Offset, paged_response
 from banktwin.api.problems import Problem
 from banktwin.api.rendering import JsonResponse
-from banktwin.api.schemas import FraudAlertPublic, RiskScorePublic
-from banktwin.api.views import alert_view, risk_view
-from banktwin.domain.payloads.insight import AlertStatus
+from banktwin.api.schemas import RiskScorePublic
+from banktwin.api.views import risk_view
 
 router = APIRouter(tags=["insights"])
 
@@ -37,21 +35,3 @@ def get_risk_score(
     if customer.risk is None:
         raise Problem(404, f"customer {customer_id} has not been scored yet")
     return JsonResponse(risk_view(customer_id, customer.risk))
-
-
-@router.get(
-    "/fraud-alerts",
-    response_model=list[FraudAlertPublic],
-    responses={200: PAGE_HEADERS_DOC, **PROBLEMS(400, 401, 403, 503)},
-)
-def list_fraud_alerts(
-    request: Request,
-    caller: ReaderDep,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    status: Annotated[AlertStatus | None, Query(description="Only alerts in this status.")] = None,
-) -> JsonResponse:
-    """List recent fraud alerts, newest first (total in X-Total-Count, pages in Link)."""
-    services = caller.services
-    page = services.store.fraud_alerts(status.value if status else None, limit, offset)
-    return paged_response(request, [alert_view(a) for a in page.items], page.total, limit, offset)

@@ -11,6 +11,7 @@ from banktwin.api.kpi_schemas import KpisPublic
 from banktwin.api.openapi_docs import PROBLEMS
 from banktwin.api.rendering import JsonResponse
 from banktwin.domain.completeness import COMPLETENESS_TARGET
+from banktwin.kpis.alert_rate import ALERT_RATE_FACTOR, AlertsInHour, FraudAlertRate
 from banktwin.kpis.engine import KPI_CONSUMER
 from banktwin.kpis.reader import KpiReport
 
@@ -27,11 +28,16 @@ def get_kpis(
     ] = 60,
     hours: Annotated[
         int,
-        Query(ge=1, le=MAX_HOURS, description="Window of the hourly transactions and history."),
+        Query(
+            ge=1,
+            le=MAX_HOURS,
+            description="Window of the hourly transactions, history and alerts raised.",
+        ),
     ] = 48,
 ) -> JsonResponse:
     """Bank-wide KPIs: data completeness against the 95 % target, events per type and source
-    per minute, transactions and amounts per channel per hour, open alerts by severity."""
+    per minute, transactions and amounts per channel per hour, open alerts by severity, the
+    fraud-alert rate against its 7-day baseline."""
     services = caller.services
     now = services.clock()
     report = services.runtime.kpis.report(now, minutes=minutes, hours=hours)
@@ -78,5 +84,24 @@ def kpis_view(report: KpiReport, as_of: str, lag: int) -> dict[str, Any]:
             }
             for h in report.history
         ],
+        "fraudAlertRate": alert_rate_view(report.fraud_alert_rate),
         "lag": lag,
     }
+
+
+def alert_rate_view(rate: FraudAlertRate) -> dict[str, Any]:
+    return {
+        "lastHour": alerts_in_hour_view(rate.last_hour),
+        "currentHour": alerts_in_hour_view(rate.current_hour),
+        "baseline": rate.baseline,
+        "baselineHours": rate.baseline_hours,
+        "baselineSince": rate.baseline_since,
+        "ratio": rate.ratio,
+        "threshold": float(ALERT_RATE_FACTOR),
+        "exceeds": rate.exceeds,
+        "perHour": [alerts_in_hour_view(h) for h in rate.per_hour],
+    }
+
+
+def alerts_in_hour_view(h: AlertsInHour) -> dict[str, Any]:
+    return {"hour": h.hour, "alerts": h.alerts, "bySeverity": h.by_severity}

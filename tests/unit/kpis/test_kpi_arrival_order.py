@@ -1,7 +1,8 @@
 """The KPIs that arrival order cannot fool: for generated histories of a few customers, folding
 any permutation of the events through the KPI aggregates gives the totals that folding them in
-time order gives, and each customer's facts are the facts the twin has (hypothesis generates
-the histories and the permutations).
+time order gives, each customer's facts are the facts the twin has, and each alert is counted
+raised once, in the hour of its earliest raise (hypothesis generates the histories and the
+permutations).
 
 Events per minute (by the log's recording time) and the hourly history (taken as the
 watermark passes an hour) are by arrival, so they are not compared (docs/events.md, "Arrival
@@ -12,7 +13,7 @@ common.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -22,9 +23,16 @@ from banktwin.consumers.consumer import Consumer
 from banktwin.domain.completeness import COMPLETENESS_CHECKS, FACT_BITS, missing_facts
 from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import Event
+from banktwin.domain.payloads.insight import FraudAlertRaised
 from banktwin.domain.twin import fold
 from banktwin.kpis import documents as docs
-from banktwin.kpis.aggregates import PartitionKpis, Totals, TransactionKey, TransactionSums
+from banktwin.kpis.aggregates import (
+    PartitionKpis,
+    Totals,
+    TransactionKey,
+    TransactionSums,
+    hour_of,
+)
 from banktwin.kpis.engine import KPI_CONSUMER, KpiEngine
 from banktwin.log.memory import InMemoryEventLog
 from banktwin.store.kv_memory import InMemoryKeyValueStore
@@ -101,8 +109,8 @@ def alert_id(customer: int, n: int) -> str:
 
 @st.composite
 def alert_events(draw: st.DrawFn, customer: int) -> list[Drawn]:
-    """Alerts raised (some twice, as a source may resend; an alert id names one raise) and
-    status changes, some for alerts never raised."""
+    """Alerts raised (some twice, as a source may resend, maybe stamped at another time; an
+    alert id names one raise) and status changes, some for alerts never raised."""
     drawn: list[Drawn] = []
     for n in draw(st.lists(st.integers(0, 3), unique=True, max_size=3)):
         raise_ = (
@@ -150,6 +158,8 @@ class Figures:
     transactions_per_hour: dict[str, dict[TransactionKey, TransactionSums]]
     missing: dict[str, set[str]]
     """Per customer, the facts it does not have."""
+    alerts_raised_per_hour: dict[str, dict[str, int]]
+    """By hour and severity, without zeros."""
 
 
 def missing_of(mask: int) -> set[str]:
@@ -158,6 +168,26 @@ def missing_of(mask: int) -> set[str]:
 
 def without_zeros(counts: dict[str, int]) -> dict[str, int]:
     return {severity: n for severity, n in counts.items() if n}
+
+
+def raised_without_zeros(per_hour: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    kept = {hour: without_zeros(counts) for hour, counts in per_hour.items()}
+    return {hour: counts for hour, counts in kept.items() if counts}
+
+
+def raised_per_hour(events: list[Event]) -> dict[str, dict[str, int]]:
+    """Each alert raised, by the hour of its earliest raise and its severity."""
+    earliest: dict[str, tuple[datetime, str]] = {}
+    for e in events:
+        p = e.payload
+        if isinstance(p, FraudAlertRaised):
+            raise_ = (e.occurred_at, p.severity.value)
+            earliest[p.alert_id] = min(earliest.get(p.alert_id, raise_), raise_)
+    counts: dict[str, dict[str, int]] = {}
+    for at, severity in earliest.values():
+        per_severity = counts.setdefault(hour_of(at), {})
+        per_severity[severity] = per_severity.get(severity, 0) + 1
+    return counts
 
 
 def counted(events: list[Event]) -> Figures:
@@ -172,7 +202,11 @@ def counted(events: list[Event]) -> Figures:
         c: missing_of(facts.mask) for c, facts in kpis.customers.items() if facts is not None
     }
     return Figures(
-        totals, without_zeros(kpis.totals.open_alerts), kpis.transactions_per_hour, missing
+        totals,
+        without_zeros(kpis.totals.open_alerts),
+        kpis.transactions_per_hour,
+        missing,
+        raised_without_zeros(kpis.alerts_raised_per_hour),
     )
 
 
@@ -205,6 +239,7 @@ def test_the_kpis_are_the_same_in_any_order_and_agree_with_the_twins(
 
     open_alerts, missing = twins_figures(events)
     assert in_time_order.open_alerts == open_alerts
+    assert in_time_order.alerts_raised_per_hour == raised_per_hour(events)
     assert in_time_order.missing == missing
     totals = in_time_order.totals
     assert totals.customers == len(missing)
@@ -231,6 +266,7 @@ def test_the_stored_kpis_are_the_same_in_any_order_whatever_the_commits(
     totals = Totals()
     open_alerts: dict[str, int] = {}
     missing = {}
+    raised: dict[str, dict[str, int]] = {}
     for stored_key, raw in stored:
         _, name = docs.split_key(stored_key)
         if name == docs.TOTALS:
@@ -242,7 +278,13 @@ def test_the_stored_kpis_are_the_same_in_any_order_whatever_the_commits(
                 open_alerts[severity] = open_alerts.get(severity, 0) + n
         elif name.startswith(docs.CUSTOMER):
             missing[name.removeprefix(docs.CUSTOMER)] = missing_of(docs.decode_facts(raw).mask)
+        elif name.startswith(docs.RAISED):
+            per_severity = raised.setdefault(name.removeprefix(docs.RAISED), {})
+            for severity, n in docs.decode_raised_counts(raw).items():
+                assert n > 0, "a stored count is never 0 nor below"
+                per_severity[severity] = per_severity.get(severity, 0) + n
     assert missing == expected.missing
+    assert raised == expected.alerts_raised_per_hour
     assert without_zeros(open_alerts) == expected.open_alerts
     assert (totals.customers, totals.facts, totals.complete_customers) == (
         expected.totals.customers,

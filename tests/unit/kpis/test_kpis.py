@@ -160,3 +160,53 @@ def test_a_consumer_resumes_from_its_committed_state() -> None:
     assert report.completeness.customers == 12 and report.events == 12
     assert kv.positions("kpis") == log.end_offsets()
     assert kv.positions(TWIN_CONSUMER) == {}
+
+
+def test_alerts_raised_are_counted_once_in_the_hour_of_their_earliest_raise() -> None:
+    """Each alert once, whatever arrives first and however the work is committed: a repeated
+    raise, a settling that arrives before its raise, and a resend stamped earlier than the
+    raise counted first (the alert moves to the earlier hour)."""
+    cid = new_id()
+    a, b, c, d, e, f = (new_id() for _ in range(6))
+    events = [
+        registered(cid, minutes=-175),  # 11:05, the first hour with data
+        alert(cid, a, "high", -115),  # 12:05
+        alert(cid, e, "low", 115),  # 15:55: counted here first ...
+        alert(cid, b, "critical", -30),  # 13:30
+        alert(cid, e, "low", -5),  # ... until this raise of 13:55 arrives
+        alert(cid, c, "high", 10),  # 14:10
+        alert(cid, c, "high", 20),  # the same alert again
+        settle(cid, d, "closed", 40),  # before its raise: still raised
+        alert(cid, d, "medium", 30),
+        settle(cid, new_id(), "closed", 45),  # never raised: not counted
+        alert(cid, f, "high", 50),
+        alert(cid, new_id(), "low", 65),  # 15:05, the current hour
+    ]
+    for batch_size in (1, 3, 100):
+        log, kv = InMemoryEventLog(partitions=PARTITIONS), InMemoryKeyValueStore()
+        log.append(events)
+        Consumer(
+            log, KpiEngine(kv), batch_size=batch_size, catch_up_commit_s=0
+        ).run_until_caught_up()
+        rate = (
+            KpiReader(kv, PARTITIONS).report(T0 + timedelta(minutes=70), hours=5).fraud_alert_rate
+        )
+        assert [(h.hour[-2:], h.alerts) for h in rate.per_hour] == [
+            ("11", 0),
+            ("12", 1),
+            ("13", 2),
+            ("14", 3),
+            ("15", 1),
+        ]
+        assert rate.last_hour.by_severity == {"low": 0, "medium": 1, "high": 2, "critical": 0}
+        # 11:00 to 13:00: 3 alerts in 3 hours; 3 in the last hour: 3x the baseline
+        assert (rate.baseline_since, rate.baseline_hours, rate.baseline) == (
+            "2025-09-15T11",
+            3,
+            1.0,
+        )
+        assert (rate.ratio, rate.exceeds) == (3.0, True)
+        assert rate.current_hour.alerts == 1
+        assert rate == KpiReader(kv, PARTITIONS).fraud_alert_rate(
+            T0 + timedelta(minutes=70), hours=5
+        )

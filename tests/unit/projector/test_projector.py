@@ -20,7 +20,7 @@ from banktwin.projector.as_of import twin_as_of
 from banktwin.projector.projector import Projector
 from banktwin.projector.replay import rebuild_projections
 from banktwin.store.memory import InMemoryStateStore
-from banktwin.store.port import ProjectionChanges, SubjectKey
+from banktwin.store.port import AlertQuery, ProjectionChanges, SubjectKey
 from tests.factories import T0, event, new_id, opened, posted, registered
 
 
@@ -392,7 +392,7 @@ def test_the_alerts_table_agrees_with_the_twin_whatever_the_arrival_order(
     log, store = InMemoryEventLog(), InMemoryStateStore()
     log.append([events[i] for i in order])
     Projector(log, store).run_until_caught_up()
-    [alert] = store.fraud_alerts(None, 10, 0).items
+    [alert] = store.fraud_alerts(AlertQuery(), 10, 0).items
     # Settling is final: the "investigating" after "confirmed_fraud" changes nothing.
     assert (alert.status, alert.updated_at) == ("confirmed_fraud", T0 + timedelta(minutes=3))
-    assert store.fraud_alerts("open", 10, 0).items == []
+    assert store.fraud_alerts(AlertQuery(status="open"), 10, 0).items == []
