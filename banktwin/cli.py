@@ -1,4 +1,4 @@
-"""The ``banktwin`` command: serve, demo, worker, replay, projections, simulate.
+"""The ``banktwin`` command: serve, demo, worker, replay, projections, simulate, fraud, rules.
 
 Options override ``BANKTWIN_*`` variables; errors name the setting and the fix and exit 2.
 """
@@ -323,6 +323,21 @@ def simulate(
     finally:
         sink.close()
         truth.close()
+
+
+def _add_fraud_commands() -> None:
+    """``banktwin fraud …`` (train, promote, models, backtest) and ``banktwin rules …``."""
+    from banktwin.fraud.cli import fraud_app
+    from banktwin.fraud.log_commands import models, promote, rules_app, train
+
+    fraud_app.command("train")(train)
+    fraud_app.command("promote")(promote)
+    fraud_app.command("models")(models)
+    app.add_typer(fraud_app, name="fraud")
+    app.add_typer(rules_app, name="rules")
+
+
+_add_fraud_commands()
 
 
 def main() -> None:

@@ -32,11 +32,17 @@ class Settings(BaseSettings):
     """State store; default: a PostgreSQL log's own database, or beside a SQLite log its own
     file (``twin.db`` → ``twin-state.db``): SQLite has one writer per file, and appends must
     not wait for the projector's commits."""
+    mlflow_uri: str | None = None
+    """The model registry: any MLflow tracking URI (``http://mlflow:5000``, ``databricks``,
+    ``sqlite:///path/mlflow.db``). Default: a SQLite store in ``data_dir/mlflow``
+    (docs/registry.md)."""
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    consumers: str = Field("twin,kpis", pattern=r"^[a-z]+(,[a-z]+)*$", examples=["twin"])
+    consumers: str = Field("twin,kpis,fraud", pattern=r"^[a-z]+(,[a-z]+)*$", examples=["twin"])
     """The consumers of the log this process runs (``serve``, ``demo``, ``worker``), by name:
-    ``twin`` (the projector), ``kpis`` (bank-wide KPIs)."""
+    ``twin`` (the projector), ``kpis`` (bank-wide KPIs), ``fraud`` (the fraud engine: it
+    reads every partition, so it runs in one process of those the partitions are split
+    between)."""
     run_consumers: bool = True
     """Run the consumers inside ``serve`` (turn off when ``banktwin worker`` runs them)."""
     consumer_processes: int | None = Field(None, ge=0, le=64)
@@ -71,6 +77,22 @@ class Settings(BaseSettings):
     """Key signing access tokens (HS256). Required outside the demo profile."""
     clients: str | None = None
     """OAuth2 clients, ``id:secret:scope1+scope2`` separated by commas."""
+    fraud_rules: Path | None = None
+    """The fraud engine's rule file (YAML, docs/fraud.md "Rules"); default: the shipped one."""
+    fraud_alert_threshold: float = Field(0.5, ge=0, le=1)
+    """The blended score at which a transaction raises a fraud alert."""
+    fraud_severity_floors: str = Field(
+        "0.5,0.7,0.85,0.95", pattern=r"^[01](\.\d+)?(,[01](\.\d+)?){3}$"
+    )
+    """The lowest score of a low, medium, high and critical alert."""
+    fraud_label_delay_days: float = Field(7.0, ge=0, le=365)
+    """How long a fraud label takes to be trusted: terminal and merchant risk count only
+    reports known this long before the transaction scored."""
+    fraud_model_refresh_s: float = Field(30.0, ge=0.1)
+    """How often the engine looks for a newly promoted champion model."""
+    fraud_snapshot_interval_s: float = Field(60.0, ge=0)
+    """How often the fraud engine writes its whole state with its positions (on start it
+    folds the log from there, unscored)."""
 
     @model_validator(mode="after")
     def _resolve_urls(self) -> Settings:
@@ -94,6 +116,12 @@ class Settings(BaseSettings):
     def owned_partitions(self) -> list[int] | None:
         """``partitions`` as numbers; ``None`` for all."""
         return None if self.partitions is None else [int(p) for p in self.partitions.split(",")]
+
+    @property
+    def model_registry_uri(self) -> str:
+        """The MLflow tracking URI of the model registry: ``mlflow_uri`` or the embedded
+        default, ``sqlite:///<data_dir>/mlflow/mlflow.db``."""
+        return self.mlflow_uri or f"sqlite:///{self.data_dir / 'mlflow' / 'mlflow.db'}"
 
     @property
     def event_log_url(self) -> str:

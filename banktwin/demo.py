@@ -17,9 +17,14 @@ from banktwin.api.app import create_app
 from banktwin.api.auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SCOPES, Authority
 from banktwin.config import Settings
 from banktwin.domain.events import Event
+from banktwin.fraud.engine import FRAUD_CONSUMER, FraudEngine
+from banktwin.fraud.log_commands import feature_config, fold_with_progress
+from banktwin.fraud.model_release import register_model
+from banktwin.fraud.training import NotEnoughHistoryError, train_on_history
 from banktwin.log.port import EventLog
 from banktwin.progress import event_progress
 from banktwin.projector.replay import catch_up_consumers
+from banktwin.registry import CHAMPION, open_model_registry
 from banktwin.runtime import Runtime
 from banktwin.sim import GroundTruthStore, SimConfig, Simulation, run_backfill, run_live
 
@@ -58,6 +63,36 @@ def project_backlog(runtime: Runtime, console: Console) -> None:
         catch_up_consumers(runtime, processes=processes, on_start=start, on_progress=advance)
 
 
+def prepare_fraud_engine(runtime: Runtime, console: Console) -> None:
+    """Fold the backfilled history through the fraud engine's state, train a first model on
+    it and make it the champion, and start the engine from that state at the log's end: it
+    scores with rules and a model from the first live transaction, and never scores history
+    with a model trained on it."""
+    if FRAUD_CONSUMER not in runtime.selected:
+        return
+    settings = runtime.settings
+    history = fold_with_progress(runtime.log, feature_config(settings))
+    try:
+        with console.status(f"training the fraud model on {len(history.rows):,} transactions…"):
+            result = train_on_history(history, threshold=settings.fraud_alert_threshold)
+        registry = open_model_registry(settings)
+        try:
+            version = register_model(registry, result, aliases=(CHAMPION,))
+        finally:
+            registry.close()
+        ap = result.metrics.get("validation_average_precision")
+        console.print(
+            f"fraud model {version.name}/{version.version} is the champion"
+            + (f" (validation average precision {ap:.3f})" if ap is not None else "")
+        )
+    except NotEnoughHistoryError as exc:
+        console.print(f"[yellow]no fraud model yet[/] ({exc}): the engine scores with its rules")
+    engine = runtime.consumers[FRAUD_CONSUMER].engine
+    assert isinstance(engine, FraudEngine)
+    engine.adopt(history.state)
+    engine.snapshot_now(history.end)
+
+
 def run_demo(
     settings: Settings,
     sim_config: SimConfig,
@@ -78,6 +113,7 @@ def run_demo(
                 f"{sim_config.history_days} days of history (seed {sim_config.seed})…"
             )
             run_backfill(sim, sink, end=datetime.now(UTC), progress=True)
+            prepare_fraud_engine(runtime, console)
         else:
             console.print(f"Continuing the bank already in {settings.data_dir}.")
             sim.resume(datetime.now(UTC))

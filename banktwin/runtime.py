@@ -17,10 +17,16 @@ from banktwin.adapters import open_event_log, open_kv_store, open_state_store
 from banktwin.config import Settings
 from banktwin.consumers.consumer import Consumer
 from banktwin.errors import ConfigurationError
+from banktwin.fraud.decision import DecisionPolicy
+from banktwin.fraud.engine import FRAUD_CONSUMER, FraudEngine
+from banktwin.fraud.model_source import ChampionModel
+from banktwin.fraud.rules import load_default_rules, load_rules
+from banktwin.fraud.windows import DAY, FeatureConfig
 from banktwin.kpis.engine import KPI_CONSUMER, KpiEngine
 from banktwin.kpis.reader import KpiReader
 from banktwin.log.port import EventLog
 from banktwin.projector.projector import Projector
+from banktwin.registry import open_model_registry, registry_exists
 from banktwin.store.kv import KeyValueStore
 from banktwin.store.port import TWIN_CONSUMER, StateStore
 from banktwin.worker_processes import (
@@ -29,8 +35,9 @@ from banktwin.worker_processes import (
     supervise_worker_processes,
 )
 
-CONSUMER_NAMES = (TWIN_CONSUMER, KPI_CONSUMER)
+CONSUMER_NAMES = (TWIN_CONSUMER, KPI_CONSUMER, FRAUD_CONSUMER)
 """Every consumer of the log, in the order they are started and caught up."""
+
 STOP_TIMEOUT_S = 30.0
 
 
@@ -71,6 +78,11 @@ class Runtime:
         self._supervisor: threading.Thread | None = None
         self._supervisor_stop = threading.Event()
         try:
+            fraud = self.fraud_engine()
+        except ConfigurationError:
+            self.close()
+            raise
+        try:
             options: dict[str, Any] = {
                 "batch_size": settings.projector_batch_size,
                 "partitions": settings.owned_partitions,
@@ -82,11 +94,40 @@ class Runtime:
             self.consumers: dict[str, Consumer[Any]] = {
                 TWIN_CONSUMER: self.projector,
                 KPI_CONSUMER: Consumer(self.log, KpiEngine(self.kv), **options),
+                FRAUD_CONSUMER: Consumer(self.log, fraud, **{**options, "partitions": None}),
             }
         except ValueError as exc:
             self.close()
             raise ConfigurationError(f"BANKTWIN_PARTITIONS (--partitions): {exc}") from None
         self.kpis = KpiReader(self.kv, self.log.partitions)
+
+    def fraud_engine(self) -> FraudEngine:
+        """The fraud engine the settings describe: rules, thresholds, label delay, and the
+        registry's champion model."""
+        settings = self.settings
+        try:
+            rules = (
+                load_default_rules()
+                if settings.fraud_rules is None
+                else load_rules(settings.fraud_rules)
+            )
+            floors = tuple(float(f) for f in settings.fraud_severity_floors.split(","))
+            policy = DecisionPolicy(settings.fraud_alert_threshold, floors)  # type: ignore[arg-type]
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"BANKTWIN_FRAUD_RULES / thresholds: {exc}") from None
+        return FraudEngine(
+            self.log,
+            self.kv,
+            rules,
+            ChampionModel(
+                partial(open_model_registry, settings),
+                refresh_s=settings.fraud_model_refresh_s,
+                available=partial(registry_exists, settings),
+            ),
+            policy=policy,
+            config=FeatureConfig(label_delay=round(settings.fraud_label_delay_days * DAY)),
+            snapshot_interval_s=settings.fraud_snapshot_interval_s,
+        )
 
     def running_here(self) -> list[Consumer[Any]]:
         """The selected consumers, in order."""

@@ -37,6 +37,17 @@ def split_partitions(partitions: Sequence[int], processes: int) -> list[list[int
     return [g for g in groups if g]
 
 
+WHOLE_LOG_CONSUMERS = frozenset({"fraud"})
+"""Consumers that read every partition, whatever partitions their process is given (their
+state spans subjects: the fraud engine's terminals and merchants). When the partitions are
+split between processes, only the first process runs them."""
+
+
+def consumers_of_group(consumers: Sequence[str], index: int) -> list[str]:
+    """The consumers the ``index``-th of the processes the partitions are split between runs."""
+    return [c for c in consumers if index == 0 or c not in WHOLE_LOG_CONSUMERS]
+
+
 RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 HEALTHY_RUN_S = 60.0
 """Processes that ran this long before one ended are restarted after the shortest wait."""
@@ -72,14 +83,13 @@ def run_worker_processes(
         (a supervisor such as systemd restarts the whole worker).
     """
     base = [sys.executable, "-m", "banktwin", "worker", "--processes", "1"]
-    env = worker_environment(settings, consumers)
     children = [
         subprocess.Popen(
             [*base, "--partitions", ",".join(map(str, g))],
-            env=env,
+            env=worker_environment(settings, consumers_of_group(consumers, i)),
             stdout=subprocess.DEVNULL if quiet else None,
         )
-        for g in groups
+        for i, g in enumerate(groups)
     ]
     ended: int | None = None
     try:

@@ -143,6 +143,27 @@ class RuleSet:
         self.rules = tuple(rules)
         # Disabled rules are never evaluated.
         self._active = tuple(rule for rule in self.rules if rule.spec.mode != "disabled")
+        self._together = _compile_together(self._active)
+        self._quiet = RuleOutcome(version, (), (), (), 0.0, 0.0, None, None, ())
+
+    def _match_together(self, features: Mapping[str, FeatureValue]) -> list[bool] | None:
+        """Every active rule's condition in one CEL call (a speed trick, see
+        :func:`_compile_together`); ``None`` when any condition fails on these values, and
+        each rule is then evaluated on its own to say which."""
+        if self._together is None:
+            return None
+        program, converters = self._together
+        context = cel.Context()
+        # Lazily: CEL asks only for the features the conditions reach (a short-circuit spares
+        # the rest), and handing a float to CEL costs ~2 µs.
+        context.set_variable_resolver(lambda name: converters[name](features[name]))
+        try:
+            result = program.execute(context)
+        except Exception:  # a missing feature, or a condition CEL cannot evaluate
+            return None
+        if type(result) is not list or not all(type(matched) is bool for matched in result):
+            return None
+        return result
 
     def evaluate(self, features: Mapping[str, FeatureValue]) -> RuleOutcome:
         """Evaluate every enabled and shadow rule on one transaction's features.
@@ -157,12 +178,18 @@ class RuleSet:
         hits: list[tuple[int, RuleHit]] = []
         shadow_hits: list[RuleHit] = []
         errors: list[RuleFailure] = []
-        for rule in self._active:
-            try:
-                matched = rule.matches(features)
-            except Exception as error:  # CEL raises TypeError, ValueError, RuntimeError, ...
-                errors.append(RuleFailure(rule.spec.id, rule.spec.mode, _describe(error)))
-                continue
+        together = self._match_together(features)
+        if together is not None and True not in together:
+            return self._quiet  # most transactions: nothing hit, nothing failed
+        for index, rule in enumerate(self._active):
+            if together is not None:
+                matched = together[index]
+            else:
+                try:
+                    matched = rule.matches(features)
+                except Exception as error:  # CEL raises TypeError, ValueError, RuntimeError...
+                    errors.append(RuleFailure(rule.spec.id, rule.spec.mode, _describe(error)))
+                    continue
             if not matched:
                 continue
             if rule.spec.mode == "enabled":
@@ -271,6 +298,34 @@ def _build(document: object, problems: list[str]) -> RuleSet | None:
         first_position[rule.spec.id] = position
         rules.append(rule)
     return RuleSet(file_spec.version, rules)
+
+
+def _compile_together(
+    rules: Sequence[CompiledRule],
+) -> tuple[cel.Program, dict[str, Callable[[Any], Any]]] | None:
+    """One CEL program giving every rule's condition as a list of bools, with the converter
+    of each feature the conditions read.
+
+    A speed trick, fenced here (docs/performance.md). Handing a value to CEL is what costs:
+    about 2.4 µs a float (0.5 µs an int or bool), whatever the condition. Evaluated in one
+    call with a lazy resolver, a feature is handed over once, and only if a condition
+    reaches it (``is_online && …`` never asks for the rest of an in-store payment): the
+    default rule set costs about half of rule-by-rule evaluation. Each condition is
+    parenthesised as its own list element, so its value is the one it has alone; only an
+    error differs (one failing element fails the list), and then :meth:`RuleSet.evaluate`
+    evaluates each rule on its own to name it. A property test checks that both ways agree
+    (tests/unit/fraud/test_rules.py).
+    """
+    if len(rules) < 2:
+        return None
+    converters: dict[str, Callable[[Any], Any]] = {}
+    for rule in rules:
+        converters.update(rule.inputs)
+    source = "[" + ", ".join(f"({rule.spec.when})" for rule in rules) + "]"
+    try:
+        return cel.compile(source), converters
+    except Exception:  # every condition compiled alone; never expected, but never fatal
+        return None
 
 
 def _label(position: int, raw: object) -> str:

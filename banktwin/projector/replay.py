@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from banktwin.log.port import EventLog
 from banktwin.projector.projector import Projector
 from banktwin.store.port import TWIN_CONSUMER, ProjectionStore
-from banktwin.worker_processes import split_partitions
+from banktwin.worker_processes import consumers_of_group, split_partitions
 
 if TYPE_CHECKING:
     from banktwin.runtime import Runtime
@@ -153,11 +153,11 @@ def catch_up_consumers(
                 _consume_partitions,
                 settings.event_log_url,
                 settings.state_store_url,
-                runtime.selected,
+                consumers_of_group(runtime.selected, i),
                 group,
                 settings.projector_batch_size,
             )
-            for group in groups
+            for i, group in enumerate(groups)
         ]
         pending = set(futures)
         while pending:

@@ -36,6 +36,14 @@ class FraudInjector:
         self._round: list[Scenario] = []
         self.incidents = 0
 
+    def start(self, scenario: Scenario, customer: SimCustomer, at: int) -> bool:
+        """Start ``scenario`` against ``customer`` now (a demonstration or a test asks for
+        one); false when it does not fit the customer (no card, no checking account)."""
+        if self._scenarios[scenario](customer, at):
+            self.incidents += 1
+            return True
+        return False
+
     def inject(self, customer: SimCustomer, at: int) -> None:
         """Start the next scenario of the round that fits ``customer`` (none if none fits)."""
         if not self._round:

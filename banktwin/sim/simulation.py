@@ -26,7 +26,7 @@ from banktwin.sim.emitter import EventEmitter
 from banktwin.sim.fraud_incident import AVERAGE_FRAUD_TRANSACTIONS
 from banktwin.sim.fraud_injector import FraudInjector
 from banktwin.sim.fraud_reports import FraudReports
-from banktwin.sim.ground_truth import GroundTruthStore
+from banktwin.sim.ground_truth import GroundTruthStore, Scenario
 from banktwin.sim.identifiers import RunIds
 from banktwin.sim.ledger import Ledger
 from banktwin.sim.loan_pipeline import LoanPipeline
@@ -43,6 +43,7 @@ MIN_ARRIVALS_MEASURED = 200
 class _Run:
     ctx: SimContext
     activity: CustomerActivity
+    fraud: FraudInjector
 
 
 class Simulation:
@@ -117,6 +118,23 @@ class Simulation:
         scheduler.run_until(until_micros)
         self._flush_labels()
         return run.ctx.emitter.take()
+
+    def start_fraud(self, scenario: Scenario | str) -> str | None:
+        """Start an incident of ``scenario`` at the simulation's current instant, against the
+        first customer (in the bank's order) it fits; its events come with the next
+        :meth:`advance_to`, labelled in the ground truth. Returns the victim's customer id
+        (``None``: no customer fits).
+
+        Raises:
+            RuntimeError: the simulation has not started.
+        """
+        if self._run is None:
+            raise RuntimeError("start the simulation (backfill or advance_to) before a fraud")
+        run = self._run
+        for customer in self.bank.customers:
+            if run.fraud.start(Scenario(scenario), customer, run.ctx.scheduler.now):
+                return customer.customer_id
+        return None
 
     def set_live_rate(self, events_per_second: float | None) -> None:
         """Pace customer activity to about ``events_per_second`` from now on (``None``: the
@@ -207,5 +225,5 @@ class Simulation:
         for branch in self.bank.branches:
             branches.start(branch, start)
         activity.start(start)
-        self._run = _Run(ctx, activity)
+        self._run = _Run(ctx, activity, fraud)
         return self._run

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -146,7 +146,7 @@ def stream_transactions(
 def consumers_lag(base: str) -> int:
     """Events the slowest consumer has not applied (by ``/readyz``)."""
     consumers = httpx.get(f"{base}/readyz").json()["consumers"]
-    assert {c["name"] for c in consumers} == {"twin", "kpis"}
+    assert {c["name"] for c in consumers} == {"twin", "kpis", "fraud"}
     return max(int(c["lag"]) for c in consumers)
 
 
@@ -202,7 +202,26 @@ def test_kill_9_loses_no_acknowledged_event_and_applies_each_once(tmp_path: Path
         ).fetchall()
     )
     logged_events = db.execute("SELECT COUNT(*) FROM event_log").fetchone()[0]
+    times: dict[str, list[datetime]] = {}
+    for subject_id, occurred_at in db.execute(
+        "SELECT subject_id, occurred_at FROM event_log WHERE type = 'transaction.posted'"
+    ):
+        times.setdefault(subject_id, []).append(datetime.fromisoformat(occurred_at))
+    alerts = dict(
+        db.execute(
+            "SELECT subject_id, COUNT(DISTINCT event_id) FROM event_log "
+            "WHERE type = 'fraud.alert_raised' GROUP BY subject_id"
+        ).fetchall()
+    )
     db.close()
+    # The third consumer: every transaction scored once, none skipped. Each is a 1.00 online
+    # debit, so the card-testing rule alerts on any with three or more in the hour before it.
+    for cid in CUSTOMERS:
+        posted = sorted(times.get(cid, []))
+        expected = sum(
+            1 for t in posted if sum(1 for u in posted if t - timedelta(hours=1) <= u < t) >= 3
+        )
+        assert alerts.get(cid, 0) == expected
     kv = open_kv_store(f"sqlite:///{tmp_path / 'twin-state.db'}")
     report = KpiReader(kv, PARTITIONS).report(datetime.now(UTC))
     kv.close()

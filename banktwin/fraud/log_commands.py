@@ -1,0 +1,250 @@
+"""Fraud commands that work on the log's own history: ``banktwin fraud train``,
+``banktwin fraud promote`` and ``banktwin rules backtest``.
+
+Each folds the history through the engine's own state with a progress bar
+(:func:`~banktwin.fraud.training.fold_history`), so what is measured here is what the live
+engine would have computed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from banktwin.config import Settings, load_settings
+from banktwin.errors import BanktwinError
+from banktwin.fraud.decision import DecisionPolicy
+from banktwin.fraud.rules import RuleSetError, load_rules
+from banktwin.fraud.windows import DAY, FeatureConfig
+from banktwin.log.port import EventLog
+from banktwin.progress import event_progress
+
+if TYPE_CHECKING:  # numpy and LightGBM load when a command runs, not with `banktwin --help`
+    from banktwin.fraud.rules_backtest import RulesBacktest
+    from banktwin.fraud.training import History
+
+console = Console()
+err_console = Console(stderr=True)
+
+rules_app = typer.Typer(help="Fraud rules: judge a rule file on history.", no_args_is_help=True)
+
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where embedded data lives [BANKTWIN_DATA_DIR].")
+]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON.")]
+
+
+def feature_config(settings: Settings) -> FeatureConfig:
+    """The features' configuration the settings give (the label delay)."""
+    return FeatureConfig(label_delay=round(settings.fraud_label_delay_days * DAY))
+
+
+def fold_with_progress(log: EventLog, config: FeatureConfig) -> History:
+    """:func:`fold_history` with a progress bar over the log's events."""
+    from banktwin.fraud.training import fold_history
+
+    total = sum(log.end_offsets().values())
+    with event_progress() as progress:
+        task = progress.add_task("folding the log's history", total=total)
+        return fold_history(log, config, lambda n: progress.advance(task, n))
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {message}")
+    return typer.Exit(2)
+
+
+@rules_app.command("backtest")
+def rules_backtest(
+    rules_file: Annotated[Path, typer.Argument(help="The rule file (YAML) to judge.")],
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = None,
+) -> None:
+    """Replay the log's history through RULES_FILE: per rule (whatever its mode) hits,
+    precision, recall and alerts per day, against the fraud reports known."""
+    from banktwin.adapters import open_event_log
+    from banktwin.fraud.rules_backtest import backtest_rules
+
+    try:
+        settings = load_settings(data_dir=data_dir)
+        rules = load_rules(rules_file)
+        log = open_event_log(settings.event_log_url)
+    except FileNotFoundError:
+        raise _fail(f"RULES_FILE: no file {rules_file}") from None
+    except (RuleSetError, BanktwinError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        history = fold_with_progress(log, feature_config(settings))
+    finally:
+        log.close()
+    floors = tuple(float(f) for f in settings.fraud_severity_floors.split(","))
+    policy = DecisionPolicy(settings.fraud_alert_threshold, floors)  # type: ignore[arg-type]
+    report = backtest_rules(rules, history, policy)
+    _print_rules_report(report, rules_file)
+    if json_out is not None:
+        json_out.write_text(json.dumps(_rules_json(report, rules_file, rules.version), indent=2))
+
+
+def _print_rules_report(report: RulesBacktest, rules_file: Path) -> None:
+    table = Table(
+        title=f"{rules_file.name} on {report.transactions:,} debits over {report.days:.1f} days "
+        f"({report.frauds:,} reported as fraud)"
+    )
+    table.add_column("rule", overflow="fold")
+    table.add_column("mode", no_wrap=True)
+    for column in ("hits", "fraud hits", "precision", "recall", "alerts/day"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for r in report.rules:
+        table.add_row(
+            r.rule_id if r.rule_id != "*" else "[bold]rule set[/]",
+            r.mode,
+            f"{r.hits:,}",
+            f"{r.fraud_hits:,}",
+            f"{r.precision:.3f}",
+            f"{r.recall:.3f}",
+            f"{r.alerts_per_day:,.1f}",
+        )
+    console.print(table)
+    console.print(
+        "Recall counts the frauds reported by the end of the history: recent ones may not be "
+        "reported yet."
+    )
+
+
+def _rules_json(report: RulesBacktest, rules_file: Path, version: int | str) -> dict[str, object]:
+    return {
+        "rules_file": str(rules_file),
+        "rules_version": version,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "transactions": report.transactions,
+        "frauds": report.frauds,
+        "days": round(report.days, 3),
+        "rules": [asdict(r) for r in report.rules],
+    }
+
+
+KindOpt = Annotated[
+    str, typer.Option("--kind", help="lightgbm (gradient boosting) or logistic (the baseline).")
+]
+AliasOpt = Annotated[
+    str, typer.Option("--alias", help="Alias to point at the new version: challenger or champion.")
+]
+
+
+def train(
+    data_dir: DataDirOpt = None,
+    kind: KindOpt = "lightgbm",
+    alias: AliasOpt = "challenger",
+    seed: Annotated[int, typer.Option(help="Seed of the model's training.")] = 0,
+) -> None:
+    """Train the fraud model on the log's history (leak-free: labels as known, the last
+    label delay left out) and register it as a new FraudScore version under --alias (also as
+    champion when there is none yet)."""
+    from banktwin.adapters import open_event_log
+    from banktwin.fraud.model_release import register_model
+    from banktwin.fraud.training import NotEnoughHistoryError, train_on_history
+    from banktwin.registry import CHALLENGER, CHAMPION, open_model_registry
+
+    if kind not in ("lightgbm", "logistic"):
+        raise _fail(f"--kind: {kind!r} is not a model kind; use lightgbm or logistic")
+    if alias not in (CHAMPION, CHALLENGER):
+        raise _fail(f"--alias: {alias!r}; use {CHAMPION} or {CHALLENGER}")
+    try:
+        settings = load_settings(data_dir=data_dir)
+        log = open_event_log(settings.event_log_url)
+    except BanktwinError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        history = fold_with_progress(log, feature_config(settings))
+    finally:
+        log.close()
+    try:
+        with console.status(f"training a {kind} model on {len(history.rows):,} transactions…"):
+            result = train_on_history(
+                history, kind=kind, seed=seed, threshold=settings.fraud_alert_threshold
+            )
+    except NotEnoughHistoryError as exc:
+        raise _fail(f"not enough history to train on: {exc}") from None
+    registry = open_model_registry(settings)
+    try:
+        version = register_model(registry, result, aliases=(alias,))
+        registered = registry.version_for(version.name, CHAMPION)
+    finally:
+        registry.close()
+    table = Table(title=f"{version.name} version {version.version} ({kind})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in sorted(result.metrics.items()):
+        table.add_row(name, f"{value:,.4f}" if not value.is_integer() else f"{value:,.0f}")
+    console.print(table)
+    champion = registered.version if registered is not None else None
+    console.print(
+        f"registered {version.name}/{version.version} as {alias}"
+        + ("" if champion != version.version else " and champion")
+        + f"; the champion is version {champion}"
+    )
+
+
+def promote(
+    version: Annotated[int, typer.Argument(help="The FraudScore version to promote.", min=1)],
+    data_dir: DataDirOpt = None,
+    alias: AliasOpt = "champion",
+) -> None:
+    """Point --alias (default champion) at VERSION: a running engine picks it up within
+    BANKTWIN_FRAUD_MODEL_REFRESH_S, without a restart."""
+    from banktwin.registry import CHALLENGER, CHAMPION, FRAUD_MODEL, open_model_registry
+
+    if alias not in (CHAMPION, CHALLENGER):
+        raise _fail(f"--alias: {alias!r}; use {CHAMPION} or {CHALLENGER}")
+    try:
+        settings = load_settings(data_dir=data_dir)
+    except BanktwinError as exc:
+        raise _fail(str(exc)) from None
+    registry = open_model_registry(settings)
+    try:
+        known = {v.version for v in registry.versions(FRAUD_MODEL)}
+        if version not in known:
+            listed = ", ".join(map(str, sorted(known))) or "none yet"
+            raise _fail(f"VERSION: {FRAUD_MODEL} has no version {version} (versions: {listed})")
+        registry.set_alias(FRAUD_MODEL, alias, version)
+    finally:
+        registry.close()
+    console.print(f"{FRAUD_MODEL}@{alias} is now version {version}")
+
+
+def models(data_dir: DataDirOpt = None) -> None:
+    """List the FraudScore versions: aliases, kind, training window and validation metrics."""
+    from banktwin.registry import FRAUD_MODEL, open_model_registry
+
+    try:
+        settings = load_settings(data_dir=data_dir)
+    except BanktwinError as exc:
+        raise _fail(str(exc)) from None
+    registry = open_model_registry(settings)
+    try:
+        versions = registry.versions(FRAUD_MODEL)
+    finally:
+        registry.close()
+    table = Table(title=FRAUD_MODEL)
+    for column in ("version", "aliases", "kind", "trained on", "AP", "ROC AUC", "registered"):
+        table.add_column(column, no_wrap=True)
+    for v in versions:
+        start, end = v.card.training_window
+        metrics = v.card.metrics
+        table.add_row(
+            str(v.version),
+            ", ".join(v.aliases),
+            v.card.flavor,
+            f"{start:%Y-%m-%d}..{end:%m-%d}",
+            f"{metrics.get('validation_average_precision', float('nan')):.3f}",
+            f"{metrics.get('validation_roc_auc', float('nan')):.3f}",
+            f"{v.created_at:%Y-%m-%d}",
+        )
+    console.print(table)
