@@ -8,7 +8,9 @@ engine would have computed.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,8 @@ from banktwin.fraud.rules import RuleSetError, load_rules
 from banktwin.fraud.windows import DAY, FeatureConfig
 from banktwin.log.port import EventLog
 from banktwin.progress import event_progress
+from banktwin.registry.port import FRAUD_MODEL as FRAUD_MODEL_NAME
+from banktwin.stop_signals import stop_on_signals
 
 if TYPE_CHECKING:  # numpy and LightGBM load when a command runs, not with `banktwin --help`
     from banktwin.fraud.rules_backtest import RulesBacktest
@@ -143,14 +147,27 @@ def train(
     kind: KindOpt = "lightgbm",
     alias: AliasOpt = "challenger",
     seed: Annotated[int, typer.Option(help="Seed of the model's training.")] = 0,
+    every: Annotated[
+        float | None,
+        typer.Option(
+            "--every",
+            min=0.01,
+            help="Retrain on this schedule, in hours, until stopped (SIGTERM/Ctrl+C).",
+        ),
+    ] = None,
+    promote_if_better: Annotated[
+        bool,
+        typer.Option(
+            "--promote-if-better",
+            help="Make the new version champion when, on debits neither model learned from, "
+            "its recipe's average precision is at least the champion's.",
+        ),
+    ] = False,
 ) -> None:
     """Train the fraud model on the log's history (leak-free: labels as known, the last
     label delay left out) and register it as a new FraudScore version under --alias (also as
-    champion when there is none yet)."""
-    from banktwin.adapters import open_event_log
-    from banktwin.fraud.model_release import register_model
-    from banktwin.fraud.training import NotEnoughHistoryError, train_on_history
-    from banktwin.registry import CHALLENGER, CHAMPION, open_model_registry
+    champion when there is none yet); with --every, again on that schedule."""
+    from banktwin.registry import CHALLENGER, CHAMPION
 
     if kind not in ("lightgbm", "logistic"):
         raise _fail(f"--kind: {kind!r} is not a model kind; use lightgbm or logistic")
@@ -158,6 +175,36 @@ def train(
         raise _fail(f"--alias: {alias!r}; use {CHAMPION} or {CHALLENGER}")
     try:
         settings = load_settings(data_dir=data_dir)
+    except BanktwinError as exc:
+        raise _fail(str(exc)) from None
+    if every is None:
+        _train_once(settings, kind, alias, seed, promote_if_better)
+        return
+    stop = threading.Event()
+    stop_on_signals(stop)
+    while not stop.is_set():
+        # Not enough history yet, say: the message is printed, and the next round tries again.
+        with contextlib.suppress(typer.Exit):
+            _train_once(settings, kind, alias, seed, promote_if_better)
+        console.print(f"next training in {every:g} h")
+        stop.wait(every * 3600)
+
+
+def _train_once(
+    settings: Settings, kind: str, alias: str, seed: int, promote_if_better: bool
+) -> None:
+    from banktwin.adapters import open_event_log
+    from banktwin.fraud.model import FraudModel
+    from banktwin.fraud.model_release import register_model
+    from banktwin.fraud.training import (
+        NotEnoughHistoryError,
+        compare_with_champion,
+        train_on_history,
+    )
+    from banktwin.fraud.windows import to_micros
+    from banktwin.registry import CHAMPION, open_model_registry
+
+    try:
         log = open_event_log(settings.event_log_url)
     except BanktwinError as exc:
         raise _fail(str(exc)) from None
@@ -174,7 +221,28 @@ def train(
         raise _fail(f"not enough history to train on: {exc}") from None
     registry = open_model_registry(settings)
     try:
+        champion_before = registry.version_for(FRAUD_MODEL_NAME, CHAMPION)
         version = register_model(registry, result, aliases=(alias,))
+        verdict = ""
+        if promote_if_better and champion_before is not None:
+            champion = FraudModel.from_bytes(
+                registry.load(champion_before.name, champion_before.version)
+            )
+            until = to_micros(champion_before.card.training_window[1])
+            compared = compare_with_champion(history, result, champion, until)
+            if compared is None or not compared.challenger_wins:
+                verdict = "; not promoted"
+            else:
+                registry.set_alias(version.name, CHAMPION, version.version)
+                verdict = "; promoted"
+            if compared is not None and compared.frauds:
+                verdict += (
+                    f" (average precision {compared.challenger:.3f} against the champion's "
+                    f"{compared.champion:.3f} on {compared.debits:,} debits, {compared.frauds} "
+                    "frauds, neither had learned from)"
+                )
+            elif compared is not None:
+                verdict += " (no fraud among the debits neither model learned from)"
         registered = registry.version_for(version.name, CHAMPION)
     finally:
         registry.close()
@@ -184,11 +252,10 @@ def train(
     for name, value in sorted(result.metrics.items()):
         table.add_row(name, f"{value:,.4f}" if not value.is_integer() else f"{value:,.0f}")
     console.print(table)
-    champion = registered.version if registered is not None else None
+    champion_now = registered.version if registered is not None else None
     console.print(
-        f"registered {version.name}/{version.version} as {alias}"
-        + ("" if champion != version.version else " and champion")
-        + f"; the champion is version {champion}"
+        f"registered {version.name}/{version.version} as {alias}{verdict}; "
+        f"the champion is version {champion_now}"
     )
 
 

@@ -126,6 +126,9 @@ class TrainingResult:
     window: tuple[int, int]
     """The transactions it was trained on: ``[start, end)`` in µs."""
     data_hash: str
+    validation_model: FraudModel | None = None
+    """The same recipe trained only on the rows before the validation split: what a
+    challenger is compared with the champion by (:func:`compare_with_champion`)."""
 
 
 class NotEnoughHistoryError(ValueError):
@@ -166,7 +169,7 @@ def train_on_history(
         )
     start = int(times[mature].min())
     end = cutoff - delay
-    metrics = _validate(history, times, rows, start, end, cutoff, kind, seed, threshold)
+    metrics, validation_model = _validate(history, rows, cutoff, kind, seed, threshold)
     ids = [t for t, keep in zip(history.transaction_ids, mature, strict=True) if keep]
     model = train_model(rows[mature], labels[mature], FEATURE_NAMES, kind=kind, seed=seed)
     metrics |= {
@@ -180,30 +183,85 @@ def train_on_history(
         "threshold": threshold,
     }
     return TrainingResult(
-        model, metrics, params, (start, end), _data_hash(ids, rows[mature], labels[mature])
+        model,
+        metrics,
+        params,
+        (start, end),
+        _data_hash(ids, rows[mature], labels[mature]),
+        validation_model,
+    )
+
+
+def validation_split(history: History, cutoff: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a validation model trains on and the rows it is scored on (boolean masks over
+    ``history``'s debits; see the module)."""
+    delay = history.state.config.label_delay
+    cutoff = history.newest if cutoff is None else cutoff
+    times = np.asarray(history.times, dtype=np.int64)
+    end = cutoff - delay
+    mature = times < end
+    start = int(times[mature].min()) if mature.any() else end
+    split = start + int((end - start) * VALIDATION_SPLIT)
+    return times < split - delay, (times >= split) & (times < end)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A challenger against the champion on debits neither has learned from."""
+
+    challenger: float
+    champion: float
+    debits: int
+    frauds: int
+
+    @property
+    def challenger_wins(self) -> bool:
+        """At least as good, on at least :data:`MIN_POSITIVES` frauds (fewer decide nothing)."""
+        return self.frauds >= MIN_POSITIVES and self.challenger >= self.champion
+
+
+def compare_with_champion(
+    history: History,
+    result: TrainingResult,
+    champion: FraudModel,
+    champion_trained_until: int,
+    cutoff: int | None = None,
+) -> Comparison | None:
+    """Average precision of the challenger's validation model and of the champion on the
+    validation debits that came after the champion's training window (labels as known at the
+    cutoff): debits neither model learned from. ``None`` without a validation model."""
+    if result.validation_model is None:
+        return None
+    cutoff = history.newest if cutoff is None else cutoff
+    _, test = validation_split(history, cutoff)
+    unseen = test & (np.asarray(history.times, dtype=np.int64) >= champion_trained_until)
+    labels = history.labels_known_by(cutoff)[unseen]
+    rows = np.asarray(history.rows)[unseen]
+    if not labels.sum():
+        return Comparison(float("nan"), float("nan"), int(unseen.sum()), 0)
+    return Comparison(
+        average_precision(labels, result.validation_model.predict(rows)),
+        average_precision(labels, champion.predict(rows)),
+        int(unseen.sum()),
+        int(labels.sum()),
     )
 
 
 def _validate(
     history: History,
-    times: np.ndarray,
     rows: np.ndarray,
-    start: int,
-    end: int,
     cutoff: int,
     kind: str,
     seed: int,
     threshold: float,
-) -> dict[str, float]:
-    """Score the last part of the mature window with a model trained before it (see module)."""
-    delay = history.state.config.label_delay
-    split = start + int((end - start) * VALIDATION_SPLIT)
-    train = times < split - delay
-    test = (times >= split) & (times < end)
+) -> tuple[dict[str, float], FraudModel | None]:
+    """Score the last part of the mature window with a model trained before it (see module);
+    returns the metrics and that model."""
+    train, test = validation_split(history, cutoff)
     labels = history.labels_known_by(cutoff)
     train_labels, test_labels = labels[train], labels[test]
     if train_labels.sum() < MIN_POSITIVES or test_labels.sum() < 1:
-        return {}
+        return {}, None
     model = train_model(rows[train], train_labels, FEATURE_NAMES, kind=kind, seed=seed)
     scores = model.predict(rows[test])
     precision, recall = precision_recall_at(test_labels, scores, threshold)
@@ -216,4 +274,4 @@ def _validate(
         "validation_positives": float(test_labels.sum()),
     }
     # Precision is undefined when nothing reaches the threshold: left out, not recorded as 0.
-    return {k: float(v) for k, v in measured.items() if np.isfinite(v)}
+    return {k: float(v) for k, v in measured.items() if np.isfinite(v)}, model
