@@ -27,6 +27,7 @@ from banktwin.projector.replay import catch_up_consumers
 from banktwin.registry import CHAMPION, open_model_registry
 from banktwin.runtime import Runtime
 from banktwin.sim import GroundTruthStore, SimConfig, Simulation, run_backfill, run_live
+from banktwin.sim.backfill_estimate import estimate_backfill_events
 
 
 class LogSink:
@@ -163,8 +164,13 @@ def _print_banner(
 ) -> None:
     base = f"http://{settings.host}:{settings.port}"
     customer = sim.sample_customer_id()
+    days = max(sim.config.history_days, 1)
+    natural = estimate_backfill_events(sim.bank, days) / (days * 86_400)
     lines = [
         f"[bold green]banktwin demo is running[/] with live activity at about {rate:g} events/s",
+        f"  pace      about {rate / natural:,.0f}x this bank's natural pace ({natural:.2f} "
+        "events/s): velocity features, and the fraud alerts they drive, run hot "
+        "(docs/fraud.md)",
         f"  API       {base}/v1",
         f"  OpenAPI   {base}/docs  (Authorize: client {DEMO_CLIENT_ID}, secret "
         f"{DEMO_CLIENT_SECRET})",
