@@ -123,11 +123,13 @@ def malformed_json(detail: str) -> Problem:
     return Problem(400, detail, type="/problems/malformed-json", title="Malformed JSON")
 
 
-def version_conflict(conflict: VersionConflictError) -> Problem:
-    """409 version-conflict: an expected-version append found its subject moved on."""
+def version_conflict(conflict: VersionConflictError, detail: str | None = None) -> Problem:
+    """409 version-conflict: an expected-version append found its subject moved on
+    (``detail``: what the caller should do, when the default advice does not fit)."""
     return Problem(
         409,
-        f"subject {conflict.subject_id} is at version {conflict.actual}, not the expected "
+        detail
+        or f"subject {conflict.subject_id} is at version {conflict.actual}, not the expected "
         f"{conflict.expected}: other events of it were logged after the decision was made. "
         "Nothing was logged; read the subject again, decide again, and post with its "
         "current version as expectedVersion.",

@@ -65,6 +65,18 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _settings(data_dir: Path | None, alias: str | None = None) -> Settings:
+    """The settings, and ``alias`` checked; a bad one exits 2 naming the option."""
+    from banktwin.registry import CHALLENGER, CHAMPION
+
+    if alias is not None and alias not in (CHAMPION, CHALLENGER):
+        raise _fail(f"--alias: {alias!r}; use {CHAMPION} or {CHALLENGER}")
+    try:
+        return load_settings(data_dir=data_dir)
+    except BanktwinError as exc:
+        raise _fail(str(exc)) from None
+
+
 @rules_app.command("backtest")
 def rules_backtest(
     rules_file: Annotated[Path, typer.Argument(help="The rule file (YAML) to judge.")],
@@ -167,16 +179,9 @@ def train(
     """Train the fraud model on the log's history (leak-free: labels as known, the last
     label delay left out) and register it as a new FraudScore version under --alias (also as
     champion when there is none yet); with --every, again on that schedule."""
-    from banktwin.registry import CHALLENGER, CHAMPION
-
     if kind not in ("lightgbm", "logistic"):
         raise _fail(f"--kind: {kind!r} is not a model kind; use lightgbm or logistic")
-    if alias not in (CHAMPION, CHALLENGER):
-        raise _fail(f"--alias: {alias!r}; use {CHAMPION} or {CHALLENGER}")
-    try:
-        settings = load_settings(data_dir=data_dir)
-    except BanktwinError as exc:
-        raise _fail(str(exc)) from None
+    settings = _settings(data_dir, alias)
     if every is None:
         _train_once(settings, kind, alias, seed, promote_if_better)
         return
@@ -266,14 +271,9 @@ def promote(
 ) -> None:
     """Point --alias (default champion) at VERSION: a running engine picks it up within
     BANKTWIN_FRAUD_MODEL_REFRESH_S, without a restart."""
-    from banktwin.registry import CHALLENGER, CHAMPION, FRAUD_MODEL, open_model_registry
+    from banktwin.registry import FRAUD_MODEL, open_model_registry
 
-    if alias not in (CHAMPION, CHALLENGER):
-        raise _fail(f"--alias: {alias!r}; use {CHAMPION} or {CHALLENGER}")
-    try:
-        settings = load_settings(data_dir=data_dir)
-    except BanktwinError as exc:
-        raise _fail(str(exc)) from None
+    settings = _settings(data_dir, alias)
     registry = open_model_registry(settings)
     try:
         known = {v.version for v in registry.versions(FRAUD_MODEL)}
@@ -290,10 +290,7 @@ def models(data_dir: DataDirOpt = None) -> None:
     """List the FraudScore versions: aliases, kind, training window and validation metrics."""
     from banktwin.registry import FRAUD_MODEL, open_model_registry
 
-    try:
-        settings = load_settings(data_dir=data_dir)
-    except BanktwinError as exc:
-        raise _fail(str(exc)) from None
+    settings = _settings(data_dir)
     registry = open_model_registry(settings)
     try:
         versions = registry.versions(FRAUD_MODEL)

@@ -32,7 +32,13 @@ from banktwin.api.deps import ReaderDep, Services, WriterDep
 from banktwin.api.openapi_docs import PROBLEMS, REF
 from banktwin.api.paging import PAGE_HEADERS_DOC, Limit, Offset, paged_response
 from banktwin.api.preconditions import etag_header_doc, if_match_allows, strong_etag
-from banktwin.api.problems import PROBLEM_JSON, Problem, field_errors, invalid
+from banktwin.api.problems import (
+    PROBLEM_JSON,
+    Problem,
+    field_errors,
+    invalid,
+    version_conflict,
+)
 from banktwin.api.rendering import JsonResponse
 from banktwin.api.schemas import FraudAlertPublic
 from banktwin.api.views import alert_context_view, alert_state_view, alert_view, transaction_view
@@ -219,17 +225,10 @@ def _illegal(exc: IllegalTransition) -> Problem:
 
 
 def _still_moving(conflict: VersionConflictError) -> Problem:
-    return Problem(
-        409,
+    return version_conflict(
+        conflict,
         f"customer {conflict.subject_id}'s events kept being logged while the change was "
         f"decided ({CHANGE_ATTEMPTS} attempts). Nothing was logged; send the request again.",
-        type="/problems/version-conflict",
-        title="Version conflict",
-        extensions={
-            "subjectId": conflict.subject_id,
-            "expectedVersion": conflict.expected,
-            "actualVersion": conflict.actual,
-        },
     )
 
 
