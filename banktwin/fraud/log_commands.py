@@ -298,7 +298,7 @@ def models(data_dir: DataDirOpt = None) -> None:
         registry.close()
     table = Table(title=FRAUD_MODEL)
     for column in ("version", "aliases", "kind", "trained on", "AP", "ROC AUC", "registered"):
-        table.add_column(column, no_wrap=True)
+        table.add_column(column)
     for v in versions:
         start, end = v.card.training_window
         metrics = v.card.metrics
@@ -306,7 +306,7 @@ def models(data_dir: DataDirOpt = None) -> None:
             str(v.version),
             ", ".join(v.aliases),
             v.card.flavor,
-            f"{start:%Y-%m-%d}..{end:%m-%d}",
+            f"{start:%Y-%m-%d} to {end:%m-%d}",
             f"{metrics.get('validation_average_precision', float('nan')):.3f}",
             f"{metrics.get('validation_roc_auc', float('nan')):.3f}",
             f"{v.created_at:%Y-%m-%d}",
