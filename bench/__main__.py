@@ -1,7 +1,7 @@
 """Run the benchmarks, print one JSON document, keep it in ``bench/results/``.
 
 python -m bench [--events 300000] [--replay-events 1000000]
-                [--only ingest,http,replay,http_ingest,freshness,size_sweep]
+                [--only ingest,http,replay,http_ingest,freshness,size_sweep,fraud]
                 [--sizes 2000,20000,100000]
 """
 
@@ -23,7 +23,7 @@ from rich.console import Console
 from banktwin.adapters import open_event_log, open_state_store
 from banktwin.config import load_settings
 from banktwin.projector.projector import Projector
-from bench import freshness, http_ingest, http_read, ingest, replay, size_sweep
+from bench import fraud_scoring, freshness, http_ingest, http_read, ingest, replay, size_sweep
 from bench.workload import simulated_events
 
 RESULTS = Path(__file__).parent / "results"
@@ -52,7 +52,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--events", type=int, default=300_000, help="events for the ingest run")
     parser.add_argument("--replay-events", type=int, default=1_000_000)
-    parser.add_argument("--only", default="ingest,http,replay,http_ingest,freshness,size_sweep")
+    parser.add_argument(
+        "--only", default="ingest,http,replay,http_ingest,freshness,size_sweep,fraud"
+    )
     parser.add_argument(
         "--sizes",
         default=",".join(map(str, size_sweep.SIZES)),
@@ -93,6 +95,9 @@ def main() -> None:
         console.print("size_sweep: simulating and projecting banks of each size…")
         sizes = tuple(int(s) for s in args.sizes.split(","))
         results["benchmarks"].append(size_sweep.run(sizes))
+    if "fraud" in only:
+        console.print("fraud: training on a simulated bank, scoring its history and a live stream…")
+        results["benchmarks"].append(fraud_scoring.run(simulated_events(args.events)))
     text = json.dumps(results, indent=2)
     print(text)
     RESULTS.mkdir(exist_ok=True)
