@@ -71,6 +71,9 @@ ALERT_NAMESPACE: Final = uuid.UUID("0d6c3f57-1f3e-4d59-9a43-55a2f4d6f0c1")
 SOURCE: Final = "fraud-engine"
 TOP_FACTORS: Final = 3
 
+SCORED_UNTIL: Final = "scored-until"
+"""Positions before which every debit was scored already (kept across a reset): a replay
+rebuilds the state from there without scoring history again."""
 SNAPSHOT_META: Final = "snapshot/meta"
 SNAPSHOT_BOOK: Final = "snapshot/entities"
 SNAPSHOT_CUSTOMERS: Final = "snapshot/customers/"
@@ -178,6 +181,7 @@ class FraudEngine:
         self._applied: dict[int, int] = {}
         """The positions the in-memory state reflects."""
         self._committed: dict[int, int] | None = None
+        self._scored_until: dict[int, int] = {}
         self._snapshot_at = 0.0
 
     @property
@@ -204,11 +208,11 @@ class FraudEngine:
     def process(self, work: FraudWork, batch: Sequence[LoggedEvent]) -> list[Event]:
         state = self.state
         pending: list[tuple[Event, Features]] = []
-        applied = self._applied
+        applied, scored_until = self._applied, self._scored_until
         for logged in batch:
             event = logged.event
             if event.type in FOLDED_TYPES:
-                if is_scored(event):
+                if is_scored(event) and logged.offset >= scored_until.get(logged.partition, 0):
                     customer = state.customer(event.subject_id)
                     pending.append((event, features_at(customer, event, state.entities)))
                 state.fold(event)
@@ -284,10 +288,12 @@ class FraudEngine:
     def _restore(self) -> None:
         """Load the last snapshot and fold the log up to the committed positions, unscored."""
         committed = self.positions()
-        keys = [SNAPSHOT_META, SNAPSHOT_BOOK] + [
+        keys = [SCORED_UNTIL, SNAPSHOT_META, SNAPSHOT_BOOK] + [
             f"{SNAPSHOT_CUSTOMERS}{p}" for p in range(self._log.partitions)
         ]
         found = self._store.get_many(self._name, keys)
+        until = found.pop(SCORED_UNTIL, None)
+        self._scored_until = {} if until is None else _POSITIONS.decode(until)
         state, start = self._decode_snapshot(found)
         folded = 0
         for logged in in_time_order(self._log, start, committed):
@@ -319,11 +325,27 @@ class FraudEngine:
         return FraudState(config, customers, book), dict(meta.positions)
 
     def reset(self) -> None:
+        """Delete the state and positions, but remember how far debits were scored: the
+        rebuild folds them without scoring them again (their alerts are in the log; a model
+        promoted since would otherwise raise new alerts on old debits)."""
+        stored = self._store.get_many(self._name, [SCORED_UNTIL]).get(SCORED_UNTIL)
+        until = {} if stored is None else _POSITIONS.decode(stored)
+        for partition, offset in self.positions().items():
+            until[partition] = max(until.get(partition, 0), offset)
         self._store.reset(self._name)
+        if any(until.values()):
+            self._store.commit(
+                Checkpoint(self._name, {}, {}), {SCORED_UNTIL: _POSITIONS_ENCODER.encode(until)}
+            )
+        self._scored_until = until
         self._state = None
         self._applied = {}
         self._committed = None
         self._snapshot_at = 0.0
+
+
+_POSITIONS = msgspec.msgpack.Decoder(dict[int, int])
+_POSITIONS_ENCODER = msgspec.msgpack.Encoder()
 
 
 def _nonzero(positions: dict[int, int]) -> dict[int, int]:

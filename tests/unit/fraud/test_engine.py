@@ -12,7 +12,7 @@ from banktwin.domain.events import Event
 from banktwin.domain.payloads.insight import FraudAlertRaised
 from banktwin.fraud.engine import FRAUD_CONSUMER, FraudEngine, alert_id_for
 from banktwin.fraud.model_source import FixedModel, ServingModel
-from banktwin.fraud.rules import load_default_rules
+from banktwin.fraud.rules import load_default_rules, load_rules
 from banktwin.log.memory import InMemoryEventLog
 from banktwin.store.kv_memory import InMemoryKeyValueStore
 from tests.factories import event
@@ -141,3 +141,28 @@ def test_a_failed_batch_is_applied_again_from_the_committed_state() -> None:
         consumer.run_once()  # folded the burst in memory, then failed before deciding
     consumer.run_until_caught_up()
     assert [a.payload.transaction_id for a in alerts_in(log)] == ["CT3"]  # type: ignore[attr-defined]
+
+
+def test_a_replay_rebuilds_the_state_without_scoring_history_again() -> None:
+    """Rebuilding the engine (``banktwin replay --consumers fraud``) folds what was scored
+    before without scoring it: a model or rules changed since raise no alerts on old debits;
+    what arrives after the replay is scored with them."""
+    quiet = load_rules(
+        "version: 1\nrules:\n  - {id: never, when: 'amount < 0.0', score: 0.1, reason: none,"
+        " severity: low}\n"
+    )
+    log, kv = InMemoryEventLog(2), InMemoryKeyValueStore()
+    log.append(card_testing("cust-a", 0, "CT"))
+    Consumer(log, FraudEngine(log, kv, quiet, FixedModel(None))).run_until_caught_up()
+    assert alerts_in(log) == []
+    replay = Consumer(log, engine(log, kv))  # the default rules alert on card testing
+    replay.reset()
+    replay.run_until_caught_up()
+    assert alerts_in(log) == []  # history was scored already
+    log.append(card_testing("cust-b", 10, "CB"))
+    replay.run_until_caught_up()
+    assert [a.payload.transaction_id for a in alerts_in(log)] == ["CB3"]  # type: ignore[attr-defined]
+    again = Consumer(log, engine(log, kv))  # a second replay remembers the furthest mark
+    again.reset()
+    again.run_until_caught_up()
+    assert len(alerts_in(log)) == 1
