@@ -17,6 +17,7 @@ from banktwin.api.app import create_app
 from banktwin.api.auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SCOPES, Authority
 from banktwin.config import Settings
 from banktwin.domain.events import Event
+from banktwin.errors import BanktwinError
 from banktwin.fraud.engine import FRAUD_CONSUMER, FraudEngine
 from banktwin.fraud.log_commands import feature_config, fold_with_progress
 from banktwin.fraud.model_release import register_model
@@ -88,6 +89,11 @@ def prepare_fraud_engine(runtime: Runtime, console: Console) -> None:
         )
     except NotEnoughHistoryError as exc:
         console.print(f"[yellow]no fraud model yet[/] ({exc}): the engine scores with its rules")
+    except BanktwinError as exc:  # the registry cannot be reached or written
+        console.print(
+            f"[yellow]the fraud model could not be registered[/] ({exc}): the engine scores "
+            "with its rules until `banktwin fraud train` registers one"
+        )
     engine = runtime.consumers[FRAUD_CONSUMER].engine
     assert isinstance(engine, FraudEngine)
     engine.adopt(history.state)
