@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -116,6 +117,15 @@ def invalid(errors: list[FieldError], what: str = "request") -> Problem:
         title="Invalid input",
         errors=errors,
     )
+
+
+def in_utc(moment: datetime, parameter: str) -> datetime:
+    """``moment`` in UTC; 400 naming ``parameter`` when it has no UTC equivalent (year 1 ahead
+    of UTC, or 9999 behind it), which Python only finds when converting."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise invalid([FieldError(parameter, "the time is out of range in UTC")]) from None
 
 
 def malformed_json(detail: str) -> Problem:

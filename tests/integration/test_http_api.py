@@ -804,3 +804,16 @@ def test_openapi_shows_expected_version_and_the_409_of_event_posting(api: Api) -
         response = spec["paths"][path]["post"]["responses"]["409"]
         ref = response["content"]["application/problem+json"]["schema"]["$ref"]
         assert ref.endswith("/VersionConflictProblemPublic")
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_an_as_of_time_with_no_utc_equivalent_is_a_400_naming_it(api: Api, moment: str) -> None:
+    customer, branch = new_id(), new_id()
+    api.post(
+        f"/v1/customers/{customer}/events",
+        json={"type": "customer.registered", "payload": {"name": "A"}},
+    )
+    for path in (f"/v1/customers/{customer}", f"/v1/branches/{branch}/state"):
+        r = api.get(path, params={"asOf": moment})
+        assert r.status_code == 400, r.text
+        assert "asOf" in r.json()["detail"]

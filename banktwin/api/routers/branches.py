@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 from banktwin.api.deps import ReaderDep, WriterDep
 from banktwin.api.ingest import ingest_one
 from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, conflict_doc, event_receipt_doc
-from banktwin.api.problems import Problem
+from banktwin.api.problems import Problem, in_utc
 from banktwin.api.rendering import JsonResponse
 from banktwin.api.schemas import BranchStatePublic
 from banktwin.api.views import branch_view
@@ -43,6 +43,7 @@ def get_branch_state(
         if branch is None:
             raise Problem(404, f"no branch {branch_id} in the twin")
         return JsonResponse(branch_view(branch, services.clock()))
+    as_of = in_utc(as_of, "asOf")
     past = twin_as_of(services.log, SubjectKind.BRANCH, branch_id, as_of)
     if not isinstance(past, BranchTwin):
         raise Problem(404, f"branch {branch_id} had no events by {as_of.isoformat()}")

@@ -15,7 +15,7 @@ from banktwin.api.ingest import ingest_one
 from banktwin.api.lean_params import LeanParam, lean_openapi, read_params
 from banktwin.api.openapi_docs import EVENT_BODY, PROBLEMS, conflict_doc, event_receipt_doc
 from banktwin.api.paging import PAGE_HEADERS_DOC, Limit, Offset, paged_response
-from banktwin.api.problems import Problem
+from banktwin.api.problems import Problem, in_utc
 from banktwin.api.rendering import JsonResponse, render_json
 from banktwin.api.schemas import CustomerPublic, TransactionPublic
 from banktwin.api.view_cache import RenderedViews, version_of
@@ -64,7 +64,7 @@ async def get_customer(request: Request) -> Response:
         else:
             body = await run_in_threadpool(_current_view, services, customer_id)
         return Response(body, media_type="application/json")
-    view = await run_in_threadpool(_past_view, services, customer_id, as_of)
+    view = await run_in_threadpool(_past_view, services, customer_id, in_utc(as_of, "asOf"))
     return JsonResponse(view)
 
 

@@ -15,7 +15,6 @@ lag).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -36,6 +35,7 @@ from banktwin.api.problems import (
     PROBLEM_JSON,
     Problem,
     field_errors,
+    in_utc,
     invalid,
     version_conflict,
 )
@@ -52,7 +52,6 @@ from banktwin.domain.alert_lifecycle import (
 )
 from banktwin.domain.payloads.insight import AlertStatus, Severity
 from banktwin.errors import VersionConflictError
-from banktwin.intake import FieldError
 from banktwin.intake.json_input import parse_json
 from banktwin.store.port import AlertQuery
 
@@ -129,17 +128,10 @@ def list_fraud_alerts(
         status=None if status is None else status.value,
         severity=None if severity is None else severity.value,
         customer_id=None if customerId is None else str(customerId),
-        raised_since=None if since is None else _utc(since, "since"),
+        raised_since=None if since is None else in_utc(since, "since"),
     )
     page = caller.services.store.fraud_alerts(query, limit, offset)
     return paged_response(request, [alert_view(a) for a in page.items], page.total, limit, offset)
-
-
-def _utc(moment: datetime, name: str) -> datetime:
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # year 1 ahead of UTC, or 9999 behind it
-        raise invalid([FieldError(name, "the time is out of range in UTC")]) from None
 
 
 # --- one alert ------------------------------------------------------------------------------
