@@ -102,23 +102,18 @@ def run(
     model_scores = model.predict(rows)
     ids = [history.transaction_ids[i] for i in test]
     names = list(FEATURE_NAMES)
-    blended, rules_only, alerted = [], [], []
+    blended, rules_only, alerted, rules_alerted = [], [], [], []
     for row, model_score in zip(rows, model_scores, strict=True):
         outcome = rules.evaluate(dict(zip(names, row.tolist(), strict=True)))
-        decision = decide(policy, outcome, float(model_score))
         blended.append(blend(float(model_score), outcome.score))
         rules_only.append(outcome.score)
-        alerted.append(decision.alert)
+        alerted.append(decide(policy, outcome, float(model_score)).alert)
+        rules_alerted.append(decide(policy, outcome, None).alert)
     labels = np.asarray([1.0 if t in frauds else 0.0 for t in ids])
     days = (times[test] - cutoff) // DAY
     cards = [history.cards[i] for i in test]
     alerts = np.asarray(alerted)
-    rules_alerts = np.asarray(
-        [
-            decide(policy, rules.evaluate(dict(zip(names, r.tolist(), strict=True))), None).alert
-            for r in rows
-        ]
-    )
+    rules_alerts = np.asarray(rules_alerted)
     result: dict[str, Any] = {
         "name": "fraud_quality",
         "bank": {

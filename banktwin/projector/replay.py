@@ -62,7 +62,8 @@ def rebuild_consumers(
 ) -> int:
     """Rebuild the runtime's selected consumers from the whole log, the log's partitions
     split between ``processes`` processes (a subject's events are all in one partition, and
-    every engine keys its state by partition, so they never write the same thing). Progress
+    every engine keys its state by partition, so they never write the same thing; an engine
+    whose state spans partitions, the fraud engine, runs whole in the first process). Progress
     is read from the positions they commit.
 
     The twin is built as a new generation beside the served one, which readers and running
@@ -117,7 +118,8 @@ def catch_up_consumers(
 ) -> int:
     """Apply what the runtime's selected consumers have not applied yet, the log's partitions
     split between ``processes`` processes (a subject's events are all in one partition, and
-    every engine keys its state by partition, so they never write the same thing). Progress
+    every engine keys its state by partition, so they never write the same thing; an engine
+    whose state spans partitions, the fraud engine, runs whole in the first process). Progress
     is read from the positions they commit. The demo's first projection and a replay run it.
 
     Run it with nothing else consuming for those consumers.
