@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     """The same while a consumer is catching up (a backlog bigger than one read): readers see
     a backlog late anyway, and longer commits write each busy subject once for more events,
     which keeps the cost per event of a big bank near a small one's."""
+    projector_bulk_linger_s: float = Field(0.3, ge=0, le=60)
+    """After a read of 1,000 events or more (a bulk load: big batches posted one after
+    another), how long a consumer that finds nothing new waits for more before it commits
+    (within the commit interval); 0 commits at once. A stream of small appends is committed
+    as soon as it is applied whatever this says."""
     projector_max_uncommitted_events: int = Field(500_000, ge=1, le=10_000_000)
     """Most events a consumer applies before it commits, whatever the time (bounds the memory
     of the work waiting for its commit)."""

@@ -89,6 +89,7 @@ class Runtime:
                 "commit_interval_s": settings.projector_commit_interval_s,
                 "catch_up_commit_s": settings.projector_catch_up_commit_s,
                 "max_uncommitted_events": settings.projector_max_uncommitted_events,
+                "bulk_linger_s": settings.projector_bulk_linger_s,
             }
             self.projector = Projector(self.log, self.store, **options)
             self.consumers: dict[str, Consumer[Any]] = {

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from banktwin import __version__
 from banktwin.api.auth import Authority
+from banktwin.api.collector import serving_collector
 from banktwin.api.deps import Services
 from banktwin.api.ingest import http_intake
 from banktwin.api.openapi_docs import install_openapi
@@ -69,25 +70,31 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with serving_collector():
+            async with _services() as services:
+                app.state.services = services
+                yield
+
+    @asynccontextmanager
+    async def _services() -> AsyncIterator[Services]:
         rt = runtime or Runtime(settings)
         rt.keep_cycle_collector_on()  # nothing here may pause it while requests are served
         committer = GroupCommitter(rt.log, on_appended=rt.notify_consumers)
         await committer.start()
         if settings.run_consumers:
             rt.start_in_background()
-        app.state.services = Services(
-            settings=settings,
-            log=rt.log,
-            store=rt.store,
-            committer=committer,
-            runtime=rt,
-            authority=authority,
-            events=http_intake(settings, clock),
-            views=RenderedViews(settings.view_cache_size),
-            clock=clock,
-        )
         try:
-            yield
+            yield Services(
+                settings=settings,
+                log=rt.log,
+                store=rt.store,
+                committer=committer,
+                runtime=rt,
+                authority=authority,
+                events=http_intake(settings, clock),
+                views=RenderedViews(settings.view_cache_size),
+                clock=clock,
+            )
         finally:
             await committer.stop()
             if runtime is None:

@@ -13,8 +13,11 @@ commit rather than once per read. While it is catching up (a backlog: the demo's
 projection, a replay, a worker behind a burst) the interval is longer
 (``catch_up_commit_s``): a bigger bank touches more subjects per event, and a long commit
 keeps the writes per event as few as in a small one. As soon as a read finds nothing new,
-what was applied is committed. What is applied but not committed is only in memory: a crash
-re-applies it from the committed positions.
+what was applied is committed, except in a bulk load: after a read of ``BULK_READ_EVENTS`` or
+more, a running consumer waits up to ``bulk_linger_s`` for the next events before it commits
+(never past the commit interval), so a client posting big batches one after another is
+committed about once per interval rather than once per request. What is applied but not
+committed is only in memory: a crash re-applies it from the committed positions.
 
 A batch that cannot be applied (store down, a bug in a rule) is retried from the last
 committed position with back-off; no event is ever skipped.
@@ -38,6 +41,12 @@ from banktwin.log.port import EventLog, LoggedEvent
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 10.0
+BULK_READ_EVENTS = 1000
+"""A read at least this big means events arrive in bulk (batches of thousands posted one after
+another, a file or a backfill), not as a stream of single events: then a pause between two
+arrivals is not yet the time to commit (see ``bulk_linger_s``). A stream that keeps a consumer
+within a few hundred events of the log's end never lingers, so its events become visible as
+soon as they are applied."""
 IDLE_POLL_S = 0.05
 """How long an idle consumer waits before looking at the log again. The log wakes it sooner
 when it learns of an append (:meth:`EventLog.watch`: this process's appends, and other
@@ -70,6 +79,8 @@ class _Uncommitted(Generic[W]):
     end: dict[int, int]
     events: int = 0
     since: float = field(default_factory=time.monotonic)
+    last_read: int = 0
+    """Log events of the latest read applied to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +105,7 @@ class Consumer(Generic[W]):
         commit_interval_s: float = 0.0,
         catch_up_commit_s: float | None = None,
         max_uncommitted_events: int | None = None,
+        bulk_linger_s: float = 0.0,
         pause_gc: bool = True,
     ) -> None:
         """``partitions``: the log partitions this consumer reads (default: all). Consumers of
@@ -109,6 +121,12 @@ class Consumer(Generic[W]):
         once for many events (default: ``commit_interval_s``).
         ``max_uncommitted_events``: most events applied before a commit, whatever the time
         (default: ``batch_size``; it bounds the memory an uncommitted unit of work holds).
+        ``bulk_linger_s``: how long a running consumer (:meth:`run_forever`) that has just
+        applied a bulk read (``BULK_READ_EVENTS`` or more) and finds nothing new waits for more
+        before it commits, within the commit interval (0: it commits at once). Committing a
+        busy subject costs about as much for one event as for many: a worker fed batches of
+        2,000 over HTTP spent 88-93 µs per event committing after every batch, 67-68 with a
+        linger of 0.3 s (docs/performance.md).
         ``pause_gc``: pause the cycle collector while a batch is applied (see :meth:`run_once`);
         process-wide, so only for a process that does nothing else meanwhile (a worker): the
         API turns it off for every consumer of its runtime
@@ -130,6 +148,8 @@ class Consumer(Generic[W]):
         self._max_uncommitted = (
             batch_size if max_uncommitted_events is None else max_uncommitted_events
         )
+        self._bulk_linger_s = bulk_linger_s
+        self._lingering = False
         self.pause_gc = pause_gc
         self._uncommitted: _Uncommitted[W] | None = None
         self._positions: dict[int, int] | None = None
@@ -230,6 +250,8 @@ class Consumer(Generic[W]):
         pending = self._uncommitted
         start = self.positions() if pending is None else pending.end
         batch, end, behind = self._read_batch(start)
+        if not batch and pending is not None and self._linger(pending):
+            batch, end, behind = self._read_batch(start)
         if not batch:
             self.commit()
             return 0
@@ -238,12 +260,24 @@ class Consumer(Generic[W]):
         derived = self.engine.process(pending.work, batch)
         pending.end = end
         pending.events += len(batch)
+        pending.last_read = len(batch)
         if derived:
             self._log.append(derived)
         interval = self._catch_up_commit_s if behind else self._commit_interval_s
         if pending.events >= self._max_uncommitted or time.monotonic() - pending.since >= interval:
             self.commit()
         return len(batch)
+
+    def _linger(self, pending: _Uncommitted[W]) -> bool:
+        """After a bulk read, wait for the next events (up to ``bulk_linger_s``, within the
+        commit interval) instead of committing at once; whether any were announced."""
+        if not self._lingering or pending.last_read < BULK_READ_EVENTS:
+            return False
+        left = self._commit_interval_s - (time.monotonic() - pending.since)
+        if left <= 0 or not self._wake.wait(min(self._bulk_linger_s, left)):
+            return False
+        self._wake.clear()
+        return True
 
     def commit(self) -> None:
         """Commit everything applied and not yet committed (nothing to do if none)."""
@@ -284,6 +318,7 @@ class Consumer(Generic[W]):
         """Apply batches until ``stop`` is set (then commit what was applied); sleeps while
         idle (woken by the log's appends), backs off on failure."""
         self.status.running = True
+        self._lingering = self._bulk_linger_s > 0  # never in a catch-up or a replay
         watch = self._log.watch(self.notify)
         try:
             while not stop.is_set():
@@ -302,11 +337,12 @@ class Consumer(Generic[W]):
                     )
                 self.status.failures_in_a_row = 0
                 self.status.last_error = self.status.last_error_kind = None
-                if not applied:
+                if not applied and not stop.is_set():  # a linger may have taken the wake
                     self._wake.wait(idle_wait_s)
             self._commit_on_stop()
         finally:
             watch.close()
+            self._lingering = False
             self.status.running = False
 
     def _commit_on_stop(self) -> None:

@@ -160,6 +160,7 @@ class Projector(Consumer[ProjectionChanges]):
         commit_interval_s: float = 0.0,
         catch_up_commit_s: float | None = None,
         max_uncommitted_events: int | None = None,
+        bulk_linger_s: float = 0.0,
         pause_gc: bool = True,
     ) -> None:
         super().__init__(
@@ -170,5 +171,6 @@ class Projector(Consumer[ProjectionChanges]):
             commit_interval_s=commit_interval_s,
             catch_up_commit_s=catch_up_commit_s,
             max_uncommitted_events=max_uncommitted_events,
+            bulk_linger_s=bulk_linger_s,
             pause_gc=pause_gc,
         )

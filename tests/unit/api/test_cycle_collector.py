@@ -1,5 +1,6 @@
 """The API never pauses the cycle collector: pausing it is process-wide, so only dedicated
-worker processes may (their consumers pause it while they apply a batch)."""
+worker processes may (their consumers pause it while they apply a batch). While it serves,
+it collects the young generation less often (:mod:`banktwin.api.collector`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import gc
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -15,6 +17,8 @@ from fastapi.testclient import TestClient
 
 from banktwin.api.app import create_app
 from banktwin.api.auth import SCOPES, Authority
+from banktwin.api.collector import SERVING_YOUNG_THRESHOLD, serving_collector
+from banktwin.api.ingest import http_intake
 from banktwin.config import Settings
 from banktwin.runtime import Runtime
 from banktwin.wire import event_to_wire
@@ -113,3 +117,56 @@ def test_a_runtime_handed_to_the_app_leaves_the_collector_on(tmp_path: Any) -> N
             assert not any(c.pause_gc for c in runtime.consumers.values())
     finally:
         runtime.close()
+
+
+# The serving collector (banktwin/api/collector.py) and the fence on what it rests on.
+
+
+def test_serving_collects_the_young_generation_less_often_and_puts_it_back() -> None:
+    before = gc.get_threshold()
+    authority = Authority.from_settings(SETTINGS)
+    runtime = Runtime(SETTINGS)
+    try:
+        with TestClient(create_app(SETTINGS, runtime=runtime, authority=authority)):
+            assert gc.get_threshold() == (SERVING_YOUNG_THRESHOLD, *before[1:])
+    finally:
+        runtime.close()
+    assert gc.get_threshold() == before
+
+
+def test_a_process_already_collecting_less_often_is_left_so() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, *before[1:])
+    try:
+        with serving_collector():
+            assert gc.get_threshold()[0] == 50_000
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_fence_a_batch_read_is_what_makes_the_default_threshold_costly() -> None:
+    """The shortcut rests on this: reading one batch of 2,000 events allocates so many tracked
+    containers, alive until it is appended, that the default threshold collects the young
+    generation dozens of times per batch (each promoting the batch's live objects towards a
+    full collection), and the serving threshold a few times. If a Python release or the
+    intake's own allocations change that, measure again (docs/performance.md)."""
+    body = batch(40, 48)  # 40 customers of 2 + 48 events: 2,000
+    intake = http_intake(SETTINGS, lambda: datetime.now(UTC))
+    counter = DisableWatch()
+
+    def collections_while_reading(young: int) -> int:
+        before = gc.get_threshold()
+        gc.collect()
+        gc.set_threshold(young, *before[1:])
+        gc.callbacks.append(counter.on_collection)
+        try:
+            counter.collections = 0
+            submission = intake.batch_from_json(body, source="fence")
+            assert len(submission.events) == 2000
+            return counter.collections
+        finally:
+            gc.callbacks.remove(counter.on_collection)
+            gc.set_threshold(*before)
+
+    assert collections_while_reading(700) >= 20
+    assert collections_while_reading(SERVING_YOUNG_THRESHOLD) <= 3

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from banktwin.consumers.consumer import Consumer, Lag
+from banktwin.consumers.consumer import BULK_READ_EVENTS, Consumer, Lag
 from banktwin.consumers.engine import Checkpoint, Committed
 from banktwin.domain.events import Event, derived_event_id
 from banktwin.errors import ConflictError, UnavailableError
@@ -230,3 +230,80 @@ def test_a_reset_consumer_applies_the_whole_log_again() -> None:
     consumer.reset()  # its positions were known: it must not trust them any more
     assert consumer.run_until_caught_up() == 12
     assert {engine.count(c) for c in customers} == {3}
+
+
+def _running(consumer: Consumer[Counts]) -> tuple[threading.Event, threading.Thread]:
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run_forever, args=(stop,), kwargs={"idle_wait_s": 30})
+    thread.start()
+    return stop, thread
+
+
+def _stopped(consumer: Consumer[Counts], stop: threading.Event, thread: threading.Thread) -> None:
+    stop.set()
+    consumer.notify()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_bulk_load_posted_batch_after_batch_is_committed_once_per_interval() -> None:
+    log, kv = InMemoryEventLog(partitions=1), InMemoryKeyValueStore()
+    consumer = Consumer(
+        log, CountingEngine(kv), batch_size=50_000, commit_interval_s=3600, bulk_linger_s=5
+    )
+    commits: list[int] = []
+    consumer.add_listener(lambda c: commits.append(c.events))
+    applied = threading.Event()
+    engine_process = consumer.engine.process
+
+    def process(work: Counts, batch: Sequence[LoggedEvent]) -> Sequence[Event]:
+        derived = engine_process(work, batch)
+        applied.set()
+        return derived
+
+    consumer.engine.process = process  # type: ignore[method-assign]
+    stop, thread = _running(consumer)
+    try:
+        for _ in range(3):  # three bulk batches, each applied before the next is posted
+            applied.clear()
+            log.append([posted(new_id(), minutes=i) for i in range(BULK_READ_EVENTS)])
+            assert applied.wait(5)
+        assert commits == []  # each pause after a bulk read waits for the next batch
+    finally:
+        _stopped(consumer, stop, thread)
+    assert commits == [3 * BULK_READ_EVENTS]
+
+
+def test_a_bulk_read_then_silence_is_committed_after_the_linger() -> None:
+    log, kv = InMemoryEventLog(partitions=1), InMemoryKeyValueStore()
+    consumer = Consumer(log, CountingEngine(kv), commit_interval_s=3600, bulk_linger_s=0.2)
+    committed = threading.Event()
+    consumer.add_listener(lambda _: committed.set())
+    stop, thread = _running(consumer)
+    try:
+        log.append([posted(new_id(), minutes=i) for i in range(BULK_READ_EVENTS)])
+        assert committed.wait(5)  # 0.2 s of silence, then the commit
+        assert kv.positions("counts") == {0: BULK_READ_EVENTS}
+    finally:
+        _stopped(consumer, stop, thread)
+
+
+def test_small_appends_are_committed_as_soon_as_they_are_applied_whatever_the_linger() -> None:
+    log, kv = InMemoryEventLog(partitions=1), InMemoryKeyValueStore()
+    consumer = Consumer(log, CountingEngine(kv), commit_interval_s=3600, bulk_linger_s=3600)
+    committed = threading.Event()
+    consumer.add_listener(lambda _: committed.set())
+    stop, thread = _running(consumer)
+    try:
+        log.append([posted(new_id(), minutes=i) for i in range(BULK_READ_EVENTS - 1)])
+        assert committed.wait(5)
+    finally:
+        _stopped(consumer, stop, thread)
+
+
+def test_catching_up_outside_run_forever_never_lingers() -> None:
+    log, kv = InMemoryEventLog(partitions=1), InMemoryKeyValueStore()
+    log.append([posted(new_id(), minutes=i) for i in range(BULK_READ_EVENTS)])
+    consumer = Consumer(log, CountingEngine(kv), commit_interval_s=3600, bulk_linger_s=3600)
+    assert consumer.run_until_caught_up() == BULK_READ_EVENTS  # returns at once
+    assert kv.positions("counts") == {0: BULK_READ_EVENTS}
