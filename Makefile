@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test test-fast check format bench clean
+.PHONY: help install tools run serve test test-fast check format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,7 +17,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install banktwin with its dev tools
+install: $(STAMP) tools ## create .venv and install banktwin with its dev tools
+
+# promtool checks and unit-tests deploy/prometheus/rules.yml (tests/integration/
+# test_prometheus_rules.py); Debian's `prometheus` package ships it as /usr/bin/promtool. In a
+# container (policy-rc.d forbids starting services) the install starts no server; on a host
+# with systemd it enables prometheus.service: `systemctl disable --now prometheus` if unwanted.
+# Not fatal: without root or apt-get it says what to run, and that test then skips (CI fails).
+tools: ## install promtool (Debian's prometheus package) when it is missing
+	@if command -v promtool >/dev/null 2>&1; then \
+		echo "promtool: $$(command -v promtool)"; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "promtool is missing: run 'sudo make tools' (Debian's prometheus package)," \
+			"or put a promtool of Prometheus >= 2.42 on PATH"; \
+	else \
+		echo "installing promtool (Debian package prometheus)"; \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends prometheus >/dev/null ) \
+		|| echo "apt-get could not install prometheus: promtool is still missing"; \
+	fi
 
 run: $(STAMP) ## start the demo: synthetic bank + live activity + API on http://127.0.0.1:8000
 	$(BIN)/banktwin demo

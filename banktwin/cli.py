@@ -6,6 +6,7 @@ Options override ``BANKTWIN_*`` variables; errors name the setting and the fix a
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from datetime import UTC, datetime
@@ -16,8 +17,9 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from banktwin.config import Settings, load_settings
+from banktwin.config import LogFormat, Settings, load_settings
 from banktwin.errors import BanktwinError
+from banktwin.json_logs import configure_logging
 from banktwin.stop_signals import stop_on_signals
 from banktwin.store.port import TWIN_CONSUMER
 
@@ -51,11 +53,14 @@ ConsumersOpt = Annotated[
 ]
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(log_format: LogFormat = "text", **overrides: object) -> Settings:
+    """The settings, and logging set up as ``BANKTWIN_LOG_FORMAT`` says (else ``log_format``,
+    the command's default)."""
     settings = load_settings(**overrides)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    chosen = settings.log_format or log_format
+    # The processes this one starts (the consumers of serve and demo) log as it does.
+    os.environ["BANKTWIN_LOG_FORMAT"] = chosen
+    configure_logging(chosen)
     # One line per request would bury the progress bar: a client's errors are still shown.
     for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -80,11 +85,27 @@ def serve(
 ) -> None:
     """Serve the REST API (and run the consumers of the log, unless --no-consumers)."""
     from banktwin.api.app import create_app
+    from banktwin.observability.multiprocess import prepare_metrics_dir
 
     settings = _settings(
-        host=host, port=port, data_dir=data_dir, run_consumers=run_consumers, consumers=consumers
+        "json",
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        run_consumers=run_consumers,
+        consumers=consumers,
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    prepare_metrics_dir(settings.data_dir)  # before any metric: its consumer processes inherit it
+    # log_config=None: uvicorn's records go through ours. Its access log is replaced by
+    # banktwin.access (request id, route template), as it would log query strings.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()
@@ -101,9 +122,13 @@ def demo(
 ) -> None:
     """Run the twin with a synthetic bank: backfill history, then serve with live activity."""
     from banktwin.demo import run_demo
+    from banktwin.observability.multiprocess import prepare_metrics_dir
     from banktwin.sim import SimConfig
 
     settings = _settings(profile="demo", host=host, port=port, data_dir=data_dir)
+    prepare_metrics_dir(settings.data_dir)
+    # The demo's console is for a person: no line per request (its uvicorn logs warnings only).
+    logging.getLogger("banktwin.access").setLevel(logging.WARNING)
     config = SimConfig(customers=customers, branches=branches, seed=seed, history_days=history_days)
     run_demo(settings, config, rate=rate, duration=duration, console=console)
 
@@ -132,6 +157,7 @@ def worker(
 
     Their partitions are split between --processes processes; workers given disjoint
     --partitions also consume in parallel."""
+    from banktwin.observability.multiprocess import join_metrics_dir
     from banktwin.runtime import Runtime
     from banktwin.worker_processes import (
         default_processes,
@@ -140,7 +166,8 @@ def worker(
         stop_if_orphaned,
     )
 
-    settings = _settings(data_dir=data_dir, partitions=partitions, consumers=consumers)
+    settings = _settings("json", data_dir=data_dir, partitions=partitions, consumers=consumers)
+    join_metrics_dir(settings.data_dir)
     runtime = Runtime(settings)
     stop = threading.Event()
     stop_on_signals(stop)
@@ -181,12 +208,15 @@ def replay(
     The twin is built beside the one being served, which serve/worker go on serving and
     updating until the new one has caught up. The KPIs are emptied and rebuilt in place
     (stop serve/worker first to have them rebuilt by the replay alone)."""
+    from banktwin.observability.jobs import timed_job
+    from banktwin.observability.multiprocess import join_metrics_dir
     from banktwin.progress import event_progress
     from banktwin.projector.replay import rebuild_consumers
     from banktwin.runtime import Runtime
     from banktwin.worker_processes import default_processes
 
     settings = _settings(data_dir=data_dir, consumers=consumers)
+    join_metrics_dir(settings.data_dir)
     runtime = Runtime(settings)
     try:
         count = min(processes or default_processes(runtime.log.partitions), runtime.log.partitions)
@@ -203,9 +233,10 @@ def replay(
             def on_progress(applied: int) -> None:
                 progress.advance(task, applied)
 
-            applied = rebuild_consumers(
-                runtime, processes=count, on_start=on_start, on_progress=on_progress
-            )
+            with timed_job("replay"):
+                applied = rebuild_consumers(
+                    runtime, processes=count, on_start=on_start, on_progress=on_progress
+                )
         console.print(f"replayed {applied:,} events ({', '.join(runtime.selected)})")
         if TWIN_CONSUMER in runtime.selected:
             served = runtime.store.served_generation()

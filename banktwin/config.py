@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from banktwin.errors import ConfigurationError
 
 Profile = Literal["production", "demo"]
+LogFormat = Literal["json", "text"]
 
 
 class Settings(BaseSettings):
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     """The model registry: any MLflow tracking URI (``http://mlflow:5000``, ``databricks``,
     ``sqlite:///path/mlflow.db``). Default: a SQLite store in ``data_dir/mlflow``
     (docs/registry.md)."""
+    log_format: LogFormat | None = None
+    """How the process logs: ``json``, one JSON object per line (the default of ``serve`` and
+    ``worker``), or ``text`` (the default of the commands a person watches: ``demo``,
+    ``replay`` …). The processes a command starts log as it does."""
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     consumers: str = Field("twin,kpis,fraud", pattern=r"^[a-z]+(,[a-z]+)*$", examples=["twin"])
@@ -98,6 +103,23 @@ class Settings(BaseSettings):
     fraud_snapshot_interval_s: float = Field(60.0, ge=0)
     """How often the fraud engine writes its whole state with its positions (on start it
     folds the log from there, unscored)."""
+    alert_interval_s: float = Field(15.0, gt=0, le=3600)
+    """How often the operational alert rules are evaluated (``banktwin.alerting``)."""
+    alert_thresholds: str = Field("", pattern=r"^([a-z_]+=\d+(\.\d+)?(,[a-z_]+=\d+(\.\d+)?)*)?$")
+    """Thresholds that replace the seed's, e.g. ``ingestion_lag=120,model_drift=0.2`` (rules:
+    ``ingestion_lag`` s, ``consumer_stalled`` s, ``fraud_alert_rate`` times the baseline,
+    ``model_drift`` ratio, ``dead_letters_growing`` records)."""
+
+    alert_webhooks: str = Field("", pattern=r"^(https?://[^,\s]+(,https?://[^,\s]+)*)?$")
+    """Comma-separated URLs each firing and resolution is POSTed to, in PagerDuty's Events API
+    v2 form (``https://events.pagerduty.com/v2/enqueue``, or any receiver of that body)."""
+    pagerduty_routing_key: SecretStr | None = None
+    """The integration key the webhook bodies carry as ``routing_key``."""
+
+    @property
+    def alert_threshold_overrides(self) -> dict[str, float]:
+        pairs = (item.split("=") for item in self.alert_thresholds.split(",") if item)
+        return {name: float(value) for name, value in pairs}
 
     @model_validator(mode="after")
     def _resolve_urls(self) -> Settings:

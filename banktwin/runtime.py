@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from banktwin.adapters import open_event_log, open_kv_store, open_state_store
+from banktwin.alerting.evaluator import AlertEvaluator
+from banktwin.alerting.measures import SystemMeasures
+from banktwin.alerting.webhooks import Webhooks, WebhookSender
 from banktwin.config import Settings
 from banktwin.consumers.consumer import Consumer
+from banktwin.domain.operational_alerts import with_thresholds
 from banktwin.errors import ConfigurationError
 from banktwin.fraud.decision import DecisionPolicy
 from banktwin.fraud.engine import FRAUD_CONSUMER, FraudEngine
@@ -25,6 +30,7 @@ from banktwin.fraud.windows import DAY, FeatureConfig
 from banktwin.kpis.engine import KPI_CONSUMER, KpiEngine
 from banktwin.kpis.reader import KpiReader
 from banktwin.log.port import EventLog
+from banktwin.observability.commit_times import mark_started, record_commit_times
 from banktwin.projector.projector import Projector
 from banktwin.registry import open_model_registry, registry_exists
 from banktwin.store.kv import KeyValueStore
@@ -55,6 +61,10 @@ def selected_consumers(settings: Settings) -> list[str]:
             f"choose from {', '.join(CONSUMER_NAMES)}"
         )
     return names
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Runtime:
@@ -101,6 +111,7 @@ class Runtime:
             self.close()
             raise ConfigurationError(f"BANKTWIN_PARTITIONS (--partitions): {exc}") from None
         self.kpis = KpiReader(self.kv, self.log.partitions)
+        record_commit_times(self.consumers.values())
 
     def fraud_engine(self) -> FraudEngine:
         """The fraud engine the settings describe: rules, thresholds, label delay, and the
@@ -148,19 +159,53 @@ class Runtime:
             consumer.notify()
 
     def start_consumers(self) -> None:
-        """Run each selected consumer in a background thread until :meth:`stop_consumers`."""
+        """Run each selected consumer in a background thread until :meth:`stop_consumers`,
+        and the alert evaluator beside them in the process that consumes partition 0."""
         if self._threads:
             return
         self._stop.clear()
-        for consumer in self.running_here():
-            thread = threading.Thread(
-                target=consumer.run_forever,
-                args=(self._stop,),
-                name=f"consumer-{consumer.name}",
-                daemon=True,
+        jobs: list[tuple[str, Callable[[threading.Event], None]]] = [
+            (f"consumer-{consumer.name}", consumer.run_forever) for consumer in self.running_here()
+        ]
+        if self.evaluates_alerts:
+            evaluator = self.alert_evaluator()
+            jobs.append(
+                (
+                    "alerting",
+                    partial(evaluator.run_forever, interval_s=self.settings.alert_interval_s),
+                )
             )
+            if self.settings.alert_webhooks:
+                sender = WebhookSender(self.kv, self._webhooks().urls, _utc_now)
+                jobs.append(("alert-delivery", sender.run_forever))
+        for name, job in jobs:
+            thread = threading.Thread(target=job, args=(self._stop,), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    @property
+    def evaluates_alerts(self) -> bool:
+        """Whether this process runs the alert evaluator: one process per deployment does,
+        the one that consumes partition 0 (the first of ``banktwin worker``'s processes, or
+        ``serve`` when its consumers are its own threads)."""
+        owned = self.settings.owned_partitions
+        return bool(self.selected) and (owned is None or 0 in owned)
+
+    def alert_evaluator(self) -> AlertEvaluator:
+        """The operational alert rules over this deployment's measures."""
+        try:
+            rules = with_thresholds(self.settings.alert_threshold_overrides)
+        except ValueError as exc:
+            raise ConfigurationError(f"BANKTWIN_ALERT_THRESHOLDS: {exc}") from None
+        measures = SystemMeasures(self.consumers, self.kpis)
+        webhooks = self._webhooks() if self.settings.alert_webhooks else None
+        return AlertEvaluator(self.log, self.kv, measures, _utc_now, rules, webhooks)
+
+    def _webhooks(self) -> Webhooks:
+        key = self.settings.pagerduty_routing_key
+        return Webhooks(
+            self.settings.alert_webhooks.split(","), "" if key is None else key.get_secret_value()
+        )
 
     def stop_consumers(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Stop the consumer threads after each commits what it applied."""
@@ -186,6 +231,7 @@ class Runtime:
     def start_in_background(self) -> None:
         """Run the selected consumers beside this process's other work: in processes of their
         own (:meth:`consumer_processes`), supervised by a thread here, or as threads."""
+        mark_started(self.selected)
         count = self.consumer_processes()
         if count == 0:
             self.keep_cycle_collector_on()

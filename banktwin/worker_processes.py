@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 
 from banktwin.config import Settings
+from banktwin.observability.multiprocess import forget_process
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ def run_worker_processes(
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+            forget_process(child.pid)
     return ended
 
 

@@ -15,6 +15,7 @@ from banktwin.api.deps import Services
 from banktwin.api.ingest import http_intake
 from banktwin.api.openapi_docs import install_openapi
 from banktwin.api.problems import install_problem_handlers
+from banktwin.api.request_ids import RequestIdMiddleware
 from banktwin.api.routers import (
     branches,
     customers,
@@ -23,11 +24,14 @@ from banktwin.api.routers import (
     health,
     insights,
     kpis,
+    metrics,
+    operational_alerts,
     token,
 )
 from banktwin.api.view_cache import RenderedViews
 from banktwin.config import Settings
 from banktwin.log.group_commit import GroupCommitter
+from banktwin.observability.http_metrics import install_http_metrics
 from banktwin.runtime import Runtime
 
 DESCRIPTION = """\
@@ -43,6 +47,7 @@ TAGS = [
     {"name": "branches", "description": "Branch state: staff, queues, wait times, occupancy."},
     {"name": "insights", "description": "Risk scores, fraud alerts and bank-wide KPIs."},
     {"name": "events", "description": "Bulk event loads and the event vocabulary."},
+    {"name": "operations", "description": "Operational alerts: lag, stalls, alert rate, drift."},
     {"name": "auth", "description": "OAuth 2.0 token endpoint."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -110,6 +115,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     mounted = [
         ("/v1", r)
         for r in (
@@ -118,10 +124,12 @@ def create_app(
             insights.router,
             fraud_alerts.router,
             kpis.router,
+            operational_alerts.router,
             events.router,
         )
     ]
-    mounted += [("", token.router), ("", health.router)]
+    mounted += [("", token.router), ("", health.router), ("", metrics.router)]
+    install_http_metrics(app, mounted)
     for prefix, router in mounted:
         app.include_router(router, prefix=prefix)
     install_openapi(app, mounted)

@@ -16,6 +16,7 @@ from banktwin.config import Settings
 from banktwin.domain.events import SubjectKind
 from banktwin.intake import EventIntake, SubjectScope, Submission
 from banktwin.log.port import AppendResult
+from banktwin.observability.appended_events import count_appended
 
 WHERE_TO_SEND = {
     SubjectKind.CUSTOMER: "/v1/customers/{id}/events or /v1/events",
@@ -70,9 +71,11 @@ async def append(caller: Caller, submission: Submission) -> list[AppendResult]:
     Raises:
         VersionConflictError: a subject it expects has moved (answered 409).
     """
-    return await caller.services.committer.append(
+    results = await caller.services.committer.append(
         submission.events, expected=submission.expected or None
     )
+    count_appended(submission.events, results, caller.principal.client_id)
+    return results
 
 
 async def ingest_one(request: Request, caller: Caller, subject: SubjectScope) -> JsonResponse:

@@ -1,8 +1,9 @@
 """RFC 9457 problem details: every error the API answers, in one shape.
 
 ``type`` is a stable relative URI documented in ``docs/problems.md``; ``detail`` says what
-was wrong and how to fix it; validation problems name each bad field in ``errors``. No
-handler ever returns a stack trace.
+was wrong and how to fix it; validation problems name each bad field in ``errors``;
+``requestId`` is the request's id (``X-Request-ID``), which the server's log lines for it carry.
+No handler ever returns a stack trace.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from banktwin.api.rendering import render_json
+from banktwin.api.request_ids import (
+    REQUEST_ID_HEADER,
+    current_request_id,
+    new_request_id,
+    request_id_of,
+)
 from banktwin.errors import UnavailableError, VersionConflictError
 from banktwin.intake import FieldError, IntakeError, MalformedJsonError
 from banktwin.intake.errors import summarize
@@ -73,7 +80,8 @@ class Problem(Exception):  # noqa: N818 - raised, but named for what it answers
     extensions: dict[str, Any] = field(default_factory=dict)
     """Extension members (RFC 9457 section 3.2), e.g. a conflict's ``subjectId``."""
 
-    def body(self, instance: str | None = None) -> dict[str, Any]:
+    def body(self, instance: str | None = None, request_id: str | None = None) -> dict[str, Any]:
+        """The problem+json body (``instance``: the request's path; ``request_id``: its id)."""
         body: dict[str, Any] = {
             "type": self.type or TYPES.get(self.status, "about:blank"),
             "title": self.title or TITLES.get(self.status, "Error"),
@@ -82,15 +90,21 @@ class Problem(Exception):  # noqa: N818 - raised, but named for what it answers
         }
         if instance:
             body["instance"] = instance
+        if request_id:
+            body["requestId"] = request_id
         if self.errors:
             body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
         body.update(self.extensions)
         return body
 
 
-def problem_response(problem: Problem, instance: str | None = None) -> Response:
+def problem_response(
+    problem: Problem, instance: str | None = None, request_id: str | None = None
+) -> Response:
+    """``problem`` as a problem+json response; ``request_id`` defaults to the id of the
+    request being served."""
     return Response(
-        render_json(problem.body(instance)),
+        render_json(problem.body(instance, request_id or current_request_id())),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
         headers=problem.headers,
@@ -156,42 +170,59 @@ def version_conflict(conflict: VersionConflictError, detail: str | None = None) 
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error, including FastAPI's own, as problem+json."""
 
+    def answer(request: Request, problem: Problem) -> Response:
+        return problem_response(problem, request.url.path, request_id_of(request.scope))
+
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
-        return problem_response(exc, request.url.path)
+        return answer(request, exc)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError | ValidationError)
-        return problem_response(invalid(field_errors(exc.errors())), request.url.path)
+        return answer(request, invalid(field_errors(exc.errors())))
 
     async def on_intake(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, IntakeError)
-        return problem_response(invalid(exc.errors, exc.what), request.url.path)
+        return answer(request, invalid(exc.errors, exc.what))
 
     async def on_malformed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, MalformedJsonError)
-        return problem_response(malformed_json(str(exc)), request.url.path)
+        return answer(request, malformed_json(str(exc)))
 
     async def on_version_conflict(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, VersionConflictError)
-        return problem_response(version_conflict(exc), request.url.path)
+        return answer(request, version_conflict(exc))
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         problem = Problem(exc.status_code, detail, headers=dict(exc.headers or {}))
-        return problem_response(problem, request.url.path)
+        return answer(request, problem)
 
     async def on_unavailable(request: Request, exc: Exception) -> Response:
         log.warning("backing service unavailable: %s", exc)
         problem = Problem(
             503, "a backing service is unavailable; retry later", headers={"Retry-After": "1"}
         )
-        return problem_response(problem, request.url.path)
+        return answer(request, problem)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(Problem(500, "an unexpected error occurred"), request.url.path)
+        # Answered by Starlette's outermost middleware, outside RequestIdMiddleware: the id
+        # comes from the scope, and the header is added here.
+        request_id = request_id_of(request.scope) or new_request_id()
+        log.error(
+            "unhandled error on %s %s",
+            request.method,
+            request.url.path,
+            exc_info=exc,
+            extra={"requestId": request_id},
+        )
+        problem = Problem(
+            500,
+            "an unexpected error occurred; report it with its requestId",
+            headers={REQUEST_ID_HEADER: request_id},
+        )
+        return problem_response(problem, request.url.path, request_id)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -302,9 +302,11 @@ class BatchReceiptPublic(Public):
 
 class EventTypePublic(Public):
     type: str = Field(examples=["transaction.posted"])
-    subject: Literal["customer", "branch", "loan"]
+    subject: Literal["customer", "branch", "loan", "operations"]
     version: int = Field(description="The payload's current schema version.")
-    derived_only: bool = Field(description="Only the twin derives it: it cannot be posted.")
+    derived_only: bool = Field(
+        description="Only banktwin derives it (the twin, the alert evaluator): not postable."
+    )
     payload_schema: dict[str, Any] = Field(description="JSON schema of the payload.")
 
 
@@ -341,6 +343,12 @@ class ProblemPublic(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict[str, str]] | None = None
+    requestId: str | None = Field(  # noqa: N815 - extension members are camelCase on the wire
+        None,
+        description="The request's id, as in the X-Request-ID header: quote it when you "
+        "report an error, so the server's log lines for the request can be found.",
+        examples=["5f0c6a1e9b8d4c2f8e7a6b5c4d3e2f1a"],
+    )
 
 
 class VersionConflictProblemPublic(ProblemPublic):

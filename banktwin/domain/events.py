@@ -52,6 +52,10 @@ from banktwin.domain.payloads.loan import (
     LoanStageChanged,
     LoanSubmitted,
 )
+from banktwin.domain.payloads.operations import (
+    OperationalAlertFired,
+    OperationalAlertResolved,
+)
 
 
 class SubjectKind(StrEnum):
@@ -60,6 +64,9 @@ class SubjectKind(StrEnum):
     CUSTOMER = "customer"
     BRANCH = "branch"
     LOAN = "loan"
+    OPERATIONS = "operations"
+    """An operational alert (the bank's systems, not a customer's): no twin; its events are
+    the log's record of the alert, read by ``GET /v1/alerts``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +113,16 @@ _SPECS = (
     EventSpec("loan.stage_changed", LoanStageChanged, SubjectKind.LOAN),
     EventSpec("loan.decided", LoanDecided, SubjectKind.LOAN),
     EventSpec("loan.sla_breached", LoanSlaBreached, SubjectKind.LOAN, projector_only=True),
+    EventSpec(
+        "ops.alert_fired", OperationalAlertFired, SubjectKind.OPERATIONS, projector_only=True
+    ),
+    EventSpec(
+        "ops.alert_resolved", OperationalAlertResolved, SubjectKind.OPERATIONS, projector_only=True
+    ),
 )
+
+TWIN_KINDS = frozenset({SubjectKind.CUSTOMER, SubjectKind.BRANCH, SubjectKind.LOAN})
+"""The subjects the twin mirrors (the others have events and no twin)."""
 
 EVENT_TYPES: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
 """The vocabulary, by wire name."""

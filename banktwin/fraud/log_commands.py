@@ -26,6 +26,8 @@ from banktwin.fraud.decision import DecisionPolicy
 from banktwin.fraud.rules import RuleSetError, load_rules
 from banktwin.fraud.windows import DAY, FeatureConfig
 from banktwin.log.port import EventLog
+from banktwin.observability.jobs import job_timed
+from banktwin.observability.multiprocess import join_metrics_dir
 from banktwin.progress import event_progress
 from banktwin.registry.port import FRAUD_MODEL as FRAUD_MODEL_NAME
 from banktwin.stop_signals import stop_on_signals
@@ -182,6 +184,7 @@ def train(
     if kind not in ("lightgbm", "logistic"):
         raise _fail(f"--kind: {kind!r} is not a model kind; use lightgbm or logistic")
     settings = _settings(data_dir, alias)
+    join_metrics_dir(settings.data_dir)  # its durations go to a serve's /metrics, if one runs
     if every is None:
         _train_once(settings, kind, alias, seed, promote_if_better)
         return
@@ -195,6 +198,7 @@ def train(
         stop.wait(every * 3600)
 
 
+@job_timed("fraud_train")
 def _train_once(
     settings: Settings, kind: str, alias: str, seed: int, promote_if_better: bool
 ) -> None:

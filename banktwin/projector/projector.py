@@ -16,7 +16,7 @@ from contextlib import suppress
 from banktwin.consumers.consumer import Consumer
 from banktwin.consumers.engine import Checkpoint
 from banktwin.domain.customer import CustomerTwin, FraudAlert
-from banktwin.domain.events import Event
+from banktwin.domain.events import TWIN_KINDS, Event
 from banktwin.domain.records import (
     RECORDED_TYPES,
     AlertStatusChange,
@@ -102,6 +102,9 @@ class TwinEngine:
 
     def process(self, work: ProjectionChanges, batch: Sequence[LoggedEvent]) -> list[Event]:
         event_keys = [(logged.event.subject_kind, logged.event.subject_id) for logged in batch]
+        if not TWIN_KINDS.issuperset(kind for kind, _ in event_keys):  # operational alerts
+            batch = [logged for logged in batch if logged.event.subject_kind in TWIN_KINDS]
+            event_keys = [key for key in event_keys if key[0] in TWIN_KINDS]
         twins = work.twins  # the newest state of every subject applied since the commit
         missing = set(event_keys) - twins.keys()
         if missing:

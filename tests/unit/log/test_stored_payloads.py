@@ -132,6 +132,16 @@ EVERY_FIELD: dict[str, dict[str, Any]] = {
         "interestRate": 3,
     },
     "loan.sla_breached": {"stage": "underwriting", "slaHours": 48, "hoursInStage": 50.5},
+    "ops.alert_fired": {
+        "rule": "ingestion_lag",
+        "key": "twin",
+        "severity": "page",
+        "value": 412.5,
+        "threshold": 300,
+        "summary": "consumer twin is 412.5 s behind the log (threshold 300 s)",
+        "since": "2026-11-30T12:00:00+01:00",
+    },
+    "ops.alert_resolved": {"rule": "ingestion_lag", "key": "twin", "value": 3},
 }
 
 
