@@ -23,6 +23,7 @@ import orjson
 
 from banktwin.alerting import ALERTING
 from banktwin.alerting.measures import Measures
+from banktwin.alerting.periodic import run_periodically
 from banktwin.alerting.webhooks import Webhooks
 from banktwin.consumers.engine import Checkpoint
 from banktwin.domain.events import Event, derived_event_id, new_event
@@ -36,7 +37,6 @@ from banktwin.domain.operational_alerts import (
     evaluate,
 )
 from banktwin.domain.payloads.operations import OperationalAlertFired, OperationalAlertResolved
-from banktwin.errors import UnavailableError
 from banktwin.log.port import EventLog
 from banktwin.store.kv import KeyValueStore
 
@@ -116,14 +116,7 @@ class AlertEvaluator:
     def run_forever(self, stop: threading.Event, interval_s: float = DEFAULT_INTERVAL_S) -> None:
         """Evaluate every ``interval_s`` until ``stop`` is set; a failed evaluation is logged
         and tried again at the next tick."""
-        while not stop.is_set():
-            try:
-                self.evaluate_once()
-            except UnavailableError as exc:
-                log.warning("alerting: evaluation failed, trying again: %s", exc)
-            except Exception:
-                log.exception("alerting: evaluation failed, trying again")
-            stop.wait(interval_s)
+        run_periodically(self.evaluate_once, stop, interval_s, "evaluating the alert rules")
 
     def _load_book(self) -> dict[tuple[str, str], Watch]:
         raw = self._kv.get_many(ALERTING, [BOOK_KEY]).get(BOOK_KEY)

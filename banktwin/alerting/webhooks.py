@@ -24,8 +24,8 @@ import httpx
 import orjson
 
 from banktwin.alerting import ALERTING, pagerduty
+from banktwin.alerting.periodic import run_periodically
 from banktwin.consumers.engine import Checkpoint
-from banktwin.errors import UnavailableError
 from banktwin.store.kv import KeyValueStore, prefix_end
 
 log = logging.getLogger(__name__)
@@ -169,14 +169,7 @@ class WebhookSender:
 
     def run_forever(self, stop: threading.Event, interval_s: float = 1.0) -> None:
         """Send what is due every ``interval_s`` until ``stop`` is set."""
-        while not stop.is_set():
-            try:
-                self.send_due()
-            except UnavailableError as exc:
-                log.warning("alerting: deliveries paused, the store is unavailable: %s", exc)
-            except Exception:
-                log.exception("alerting: sending deliveries failed; trying again")
-            stop.wait(interval_s)
+        run_periodically(self.send_due, stop, interval_s, "sending alert deliveries")
 
 
 def deliveries_of_alert(kv: KeyValueStore, alert_id: str) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from banktwin.observability.multiprocess import DIR_NAME, MULTIPROC_ENV
 from tests.integration.test_crash_recovery import free_port, process_logs, wait_ready
+from tests.unit.observability.samples import FAMILIES
 
 pytestmark = pytest.mark.slow
 
@@ -28,22 +29,6 @@ CLIENT = ("loader", "loader-secret-123")
 CUSTOMERS = [str(uuid.uuid4()) for _ in range(6)]
 DEBITS_EACH = 5
 CONSUMERS = ("twin", "kpis", "fraud")
-FAMILIES = {
-    "banktwin_http_request_duration_seconds",
-    "banktwin_events_appended",
-    "banktwin_events_applied",
-    "banktwin_consumer_lag_events",
-    "banktwin_consumer_lag_seconds",
-    "banktwin_consumer_last_commit_timestamp_seconds",
-    "banktwin_dead_letters",
-    "banktwin_fraud_scoring_seconds",
-    "banktwin_fraud_alert_rate",
-    "banktwin_fraud_alert_rate_baseline",
-    "banktwin_data_completeness_ratio",
-    "banktwin_data_completeness_target",
-    "banktwin_model_drift_ratio",
-    "banktwin_job_duration_seconds",
-}
 Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
 
 

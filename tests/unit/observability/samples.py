@@ -7,6 +7,24 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from banktwin.observability.instruments import instruments
 
+FAMILIES = {  # every family GET /metrics exposes, even before its first sample
+    "banktwin_http_request_duration_seconds",
+    "banktwin_events_appended",
+    "banktwin_events_applied",
+    "banktwin_consumer_lag_events",
+    "banktwin_consumer_lag_seconds",
+    "banktwin_consumer_last_commit_timestamp_seconds",
+    "banktwin_dead_letters",
+    "banktwin_fraud_scoring_seconds",
+    "banktwin_fraud_alert_rate",
+    "banktwin_fraud_alert_rate_baseline",
+    "banktwin_data_completeness_ratio",
+    "banktwin_data_completeness_target",
+    "banktwin_model_drift_ratio",
+    "banktwin_job_duration_seconds",
+}
+"""The metric families of banktwin's exposition (counters without their ``_total``)."""
+
 
 def sample(name: str, **labels: str) -> float:
     """The value of a sample of this process's metrics (0 when it has none yet)."""

@@ -18,7 +18,7 @@ from banktwin.domain.events import Event
 from banktwin.runtime import Runtime
 from banktwin.wire import event_to_wire
 from tests.factories import new_id, opened, posted, registered
-from tests.unit.observability.samples import parsed, sample
+from tests.unit.observability.samples import FAMILIES, parsed, sample
 
 SETTINGS = Settings(
     log_url="memory://?partitions=2",
@@ -27,22 +27,6 @@ SETTINGS = Settings(
     clients="loader:loader-secret-123:" + "+".join(SCOPES),
     run_consumers=False,
 )
-FAMILIES = {
-    "banktwin_http_request_duration_seconds",
-    "banktwin_events_appended",
-    "banktwin_events_applied",
-    "banktwin_consumer_lag_events",
-    "banktwin_consumer_lag_seconds",
-    "banktwin_consumer_last_commit_timestamp_seconds",
-    "banktwin_dead_letters",
-    "banktwin_fraud_scoring_seconds",
-    "banktwin_fraud_alert_rate",
-    "banktwin_fraud_alert_rate_baseline",
-    "banktwin_data_completeness_ratio",
-    "banktwin_data_completeness_target",
-    "banktwin_model_drift_ratio",
-    "banktwin_job_duration_seconds",
-}
 
 
 @dataclass
