@@ -24,7 +24,11 @@ install: $(STAMP) tools ## create .venv and install banktwin with its dev tools
 # container (policy-rc.d forbids starting services) the install starts no server; on a host
 # with systemd it enables prometheus.service: `systemctl disable --now prometheus` if unwanted.
 # Not fatal: without root or apt-get it says what to run, and that test then skips (CI fails).
-tools: ## install promtool (Debian's prometheus package) when it is missing
+#
+# The dashboard's browser tests (tests/e2e/test_dashboard.py) drive Debian's chromium
+# (/usr/bin/chromium) through Playwright; never `playwright install`, which downloads a browser.
+# Without it those tests skip (CI fails).
+tools: ## install promtool (Debian's prometheus) and chromium (browser tests) when missing
 	@if command -v promtool >/dev/null 2>&1; then \
 		echo "promtool: $$(command -v promtool)"; \
 	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
@@ -35,6 +39,16 @@ tools: ## install promtool (Debian's prometheus package) when it is missing
 		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends prometheus >/dev/null ) \
 		|| echo "apt-get could not install prometheus: promtool is still missing"; \
+	fi
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "chromium: /usr/bin/chromium"; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "chromium is missing: run 'sudo make tools' (Debian's chromium package)"; \
+	else \
+		echo "installing chromium (Debian package chromium)"; \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium >/dev/null ) \
+		|| echo "apt-get could not install chromium: /usr/bin/chromium is still missing"; \
 	fi
 
 run: $(STAMP) ## start the demo: synthetic bank + live activity + API on http://127.0.0.1:8000

@@ -85,6 +85,7 @@ def serve(
 ) -> None:
     """Serve the REST API (and run the consumers of the log, unless --no-consumers)."""
     from banktwin.api.app import create_app
+    from banktwin.api.routers.streams import GRACEFUL_SHUTDOWN_S
     from banktwin.observability.multiprocess import prepare_metrics_dir
 
     settings = _settings(
@@ -105,6 +106,7 @@ def serve(
         log_level="info",
         log_config=None,
         access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,  # open dashboard streams never end
     )
 
 

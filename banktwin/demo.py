@@ -15,6 +15,7 @@ from rich.console import Console
 
 from banktwin.api.app import create_app
 from banktwin.api.auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SCOPES, Authority
+from banktwin.api.routers.streams import GRACEFUL_SHUTDOWN_S
 from banktwin.config import Settings
 from banktwin.domain.events import Event
 from banktwin.errors import BanktwinError
@@ -143,7 +144,13 @@ def _serve_with_live_activity(
     authority = Authority.from_settings(settings)
     app = create_app(settings, runtime=runtime, authority=authority)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,  # open dashboard streams never end
+        )
     )
     stop = threading.Event()
 

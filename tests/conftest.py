@@ -64,3 +64,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped, which CI does not allow: {reason}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session (its ``playwright`` fixture is session-scoped), and any
+    later test that calls ``asyncio.run`` would fail."""
+    browser = [item for item in items if "tests/e2e/" in item.nodeid.replace("\\", "/")]
+    if browser:
+        others = [item for item in items if item not in browser]
+        items[:] = others + browser

@@ -26,6 +26,7 @@ from banktwin.api.routers import (
     kpis,
     metrics,
     operational_alerts,
+    streams,
     token,
 )
 from banktwin.api.view_cache import RenderedViews
@@ -33,6 +34,7 @@ from banktwin.config import Settings
 from banktwin.log.group_commit import GroupCommitter
 from banktwin.observability.http_metrics import install_http_metrics
 from banktwin.runtime import Runtime
+from banktwin.web.dashboard import install_dashboard
 
 DESCRIPTION = """\
 The real-time, 360° digital twin of the bank: customers, branches and processes, kept from
@@ -133,4 +135,7 @@ def create_app(
     for prefix, router in mounted:
         app.include_router(router, prefix=prefix)
     install_openapi(app, mounted)
+    # Out of the OpenAPI document (an endless text/event-stream), hence not in `mounted`.
+    app.include_router(streams.router, prefix="/v1")
+    install_dashboard(app)
     return app

@@ -65,6 +65,20 @@ def banktwin(data_dir: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
             process.wait(10)
 
 
+def start_serve(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``banktwin serve`` on a free port with ``env``, its output in ``serve.log`` of
+    ``data_dir``; the process and its base URL (not yet ready: see :func:`wait_ready`)."""
+    port = free_port()
+    with (data_dir / "serve.log").open("ab") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "banktwin", "serve", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    return server, f"http://127.0.0.1:{port}"
+
+
 def process_logs(data_dir: Path) -> str:
     """The end of what each banktwin process printed, for a failure message."""
     return "\n".join(

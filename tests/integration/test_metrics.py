@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from banktwin.observability.multiprocess import DIR_NAME, MULTIPROC_ENV
-from tests.integration.test_crash_recovery import free_port, process_logs, wait_ready
+from tests.integration.test_crash_recovery import process_logs, start_serve, wait_ready
 from tests.unit.observability.samples import FAMILIES
 
 pytestmark = pytest.mark.slow
@@ -128,16 +128,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     stale.parent.mkdir()
     stale.write_bytes(b"")
     env = environment(data_dir)
-    port = free_port()
     started_at = time.time()
-    with (data_dir / "serve.log").open("ab") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "banktwin", "serve", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_serve(data_dir, env)
     try:
         wait_ready(base, 60)
         posted = post_bank(base)

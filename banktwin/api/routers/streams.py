@@ -1,0 +1,124 @@
+"""``/v1/stream/kpis``: the bank-wide KPIs as server-sent events, pushed when the log changes.
+
+A stream watches the log (:meth:`EventLog.watch`) and, after an append, pushes a snapshot:
+``event: kpis`` (the body of ``GET /v1/kpis``) then ``event: consumers`` (each consumer's lag,
+as ``/readyz`` reports it). At most one push per ``PUSH_INTERVAL_S``, so a busy log costs one
+report a second per open stream; while a consumer still lags, the stream looks again a second
+later, since what it has not applied yet is not in the figures. A comment line every
+``HEARTBEAT_S`` keeps proxies from closing an idle stream.
+
+Left out of the OpenAPI document (``include_in_schema=False``): it never ends, which a client
+generated from the document, or the fuzz test, cannot read. ``docs/api.md`` describes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from banktwin.api.deps import ReaderDep, Services
+from banktwin.api.rendering import render_json
+from banktwin.api.routers.kpis import MAX_HOURS, kpis_view
+from banktwin.kpis.engine import KPI_CONSUMER
+
+router = APIRouter(prefix="/stream", tags=["insights"])
+
+GRACEFUL_SHUTDOWN_S = 3
+"""How long a stopping server waits for open responses (streams never end by themselves)."""
+PUSH_INTERVAL_S = 1.0
+HEARTBEAT_S = 15.0
+EVENT_STREAM = "text/event-stream"
+
+
+@router.get("/kpis", include_in_schema=False)
+async def stream_kpis(
+    caller: ReaderDep,
+    minutes: Annotated[int, Query(ge=1, le=1440)] = 60,
+    hours: Annotated[int, Query(ge=1, le=MAX_HOURS)] = 48,
+) -> StreamingResponse:
+    """Bank-wide KPIs as server-sent events: a snapshot at once, then after the log changes
+    (at most one a second), and a heartbeat comment every 15 s."""
+    events = kpi_events(caller.services, minutes=minutes, hours=hours)
+    return StreamingResponse(
+        events,
+        media_type=EVENT_STREAM,
+        # No proxy buffering (nginx), no caching: each push must reach the page as it is sent.
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def snapshot(services: Services, minutes: int, hours: int) -> tuple[str, int]:
+    """One push (its ``kpis`` and ``consumers`` events) and the largest consumer lag."""
+    now = services.clock()
+    runtime = services.runtime
+    report = runtime.kpis.report(now, minutes=minutes, hours=hours)
+    lags = {name: consumer.lag_now(now) for name, consumer in runtime.consumers.items()}
+    consumers = [
+        {"name": name, "lag": lag.events, "lagSeconds": lag.seconds} for name, lag in lags.items()
+    ]
+    kpi_lag = lags[KPI_CONSUMER].events if KPI_CONSUMER in lags else 0
+    kpis = kpis_view(report, now.isoformat(), kpi_lag)
+    text = (
+        f"event: kpis\ndata: {render_json(kpis).decode()}\n\n"
+        f"event: consumers\ndata: {render_json(consumers).decode()}\n\n"
+    )
+    return text, max((lag.events for lag in lags.values()), default=0)
+
+
+async def kpi_events(
+    services: Services,
+    *,
+    minutes: int,
+    hours: int,
+    push_interval_s: float = PUSH_INTERVAL_S,
+    heartbeat_s: float = HEARTBEAT_S,
+) -> AsyncIterator[str]:
+    """The stream's text: pushes and heartbeats, until the client goes away (Starlette cancels
+    the response) or the server stops (``serve`` and ``demo`` give open responses
+    ``GRACEFUL_SHUTDOWN_S``, then uvicorn cancels them)."""
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+
+    def on_append() -> None:  # the log's thread, or the appending one
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the stream is gone
+            loop.call_soon_threadsafe(changed.set)
+
+    watch = services.log.watch(on_append)
+    try:
+        changed.set()  # the first snapshot at once
+        last_push = last_sent = float("-inf")
+        while True:
+            idle = max(heartbeat_s - (time.monotonic() - last_sent), 0.0)
+            if not await _set_within(changed, idle):
+                yield ": heartbeat\n\n"
+                last_sent = time.monotonic()
+                continue
+            # Merge the appends of the next moment into this push (debounce).
+            await asyncio.sleep(max(last_push + push_interval_s - time.monotonic(), 0.0))
+            changed.clear()
+            text, lag = await run_in_threadpool(snapshot, services, minutes, hours)
+            yield text
+            last_push = last_sent = time.monotonic()
+            if lag:  # what the consumers have not applied yet is not counted: look again
+                changed.set()
+    finally:
+        watch.close()
+
+
+async def _set_within(event: asyncio.Event, timeout: float) -> bool:
+    """Whether ``event`` is set within ``timeout`` seconds (at once when it is set already:
+    ``wait_for`` with no time left gives up before the wait has run)."""
+    if event.is_set():
+        return True
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        return False
+    return True

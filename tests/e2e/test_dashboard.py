@@ -1,0 +1,377 @@
+"""The Experience Dashboard in a real browser (chromium) against a real ``banktwin serve``: a
+small simulated bank is posted through the API, then an operator signs in, watches the
+Overview move while events arrive (pushed by ``/v1/stream/kpis``, no reload), opens a
+customer's 360, and moves a fraud alert along its lifecycle. Each page is saved under
+``tests/e2e/screenshots/``."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from banktwin.sim import SimConfig, Simulation
+from banktwin.wire import event_to_wire
+from tests.integration.test_crash_recovery import process_logs, start_serve, wait_ready
+
+pytestmark = pytest.mark.slow
+
+SECRET = "dashboard-test-signing-key-0123456789ab"
+ANALYST = ("analyst", "analyst-secret-123")
+VIEWER = ("viewer", "viewer-secret-123")
+CLIENTS = (
+    f"{ANALYST[0]}:{ANALYST[1]}:digitaltwin.read+digitaltwin.write,"
+    f"{VIEWER[0]}:{VIEWER[1]}:digitaltwin.read"
+)
+BANK = SimConfig(customers=25, branches=2, seed=11, history_days=2)
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+SESSION_KEY = "banktwin.dashboard.session"
+
+
+@dataclass
+class Served:
+    base: str
+    data_dir: Path
+    customer_id: str
+    customer_email: str
+    branch_id: str
+    alert_id: str
+
+
+def _token(base: str, client: tuple[str, str]) -> str:
+    r = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"}, auth=client)
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+def _headers(base: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {_token(base, ANALYST)}"}
+
+
+def _post(base: str, events: list[dict[str, Any]]) -> None:
+    headers = _headers(base)
+    for start in range(0, len(events), 2000):
+        r = httpx.post(
+            f"{base}/v1/events", headers=headers, json=events[start : start + 2000], timeout=60
+        )
+        assert r.status_code == 202, r.text
+
+
+def _wait_applied(base: str, deadline_s: float = 90) -> None:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        consumers = httpx.get(f"{base}/readyz", timeout=5).json().get("consumers", [])
+        if consumers and not any(c["lag"] for c in consumers):
+            return
+        assert time.monotonic() < deadline, f"consumers still behind: {consumers}"
+        time.sleep(0.3)
+
+
+def _bank(base: str) -> tuple[str, str, str, str, str]:
+    """Post a simulated bank and a fraud alert about one of its payments; returns a customer
+    (id, email), a branch, the alert's id and its transaction."""
+    logged = [
+        event_to_wire(e)
+        for batch in Simulation(BANK).backfill(end=datetime.now(UTC))
+        for e in batch
+    ]
+    _post(base, logged)
+    registered = next(e for e in logged if e["type"] == "customer.registered")
+    customer = registered["subjectId"]
+    debit = next(
+        e
+        for e in logged
+        if e["type"] == "transaction.posted"
+        and e["subjectId"] == customer
+        and e["payload"]["direction"] == "debit"
+    )
+    branch = next(e["subjectId"] for e in logged if e["type"] == "branch.opened")
+    alert_id = str(uuid.uuid4())
+    alert = {
+        "type": "fraud.alert_raised",
+        "subjectId": customer,
+        "payload": {
+            "alertId": alert_id,
+            "transactionId": debit["payload"]["transactionId"],
+            "severity": "critical",
+            "score": 0.97,
+            "reasons": ["amount 14x the customer's median", "new device"],
+            "ruleIds": ["amount_spike"],
+        },
+    }
+    _post(base, [alert])
+    return customer, registered["payload"]["email"], branch, alert_id, debit["eventId"]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    data_dir = tmp_path_factory.mktemp("dashboard")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANKTWIN_")} | {
+        "BANKTWIN_DATA_DIR": str(data_dir),
+        "BANKTWIN_TOKEN_SECRET": SECRET,
+        "BANKTWIN_CLIENTS": CLIENTS,
+    }
+    server, base = start_serve(data_dir, env)
+    try:
+        wait_ready(base)
+        customer, email, branch, alert_id, _ = _bank(base)
+        _wait_applied(base)
+        yield Served(base, data_dir, customer, email, branch, alert_id)
+    except BaseException:
+        print(process_logs(data_dir))
+        raise
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+            pytest.fail(f"banktwin serve did not stop on SIGTERM\n{process_logs(data_dir)}")
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, served: Served, client: tuple[str, str] = ANALYST) -> None:
+    page.goto(f"{served.base}/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Client id").fill(client[0])
+    page.get_by_label("Client secret").fill(client[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+def kpi(page: Page, key: str) -> Any:
+    return page.locator(f'[data-kpi="{key}"]')
+
+
+def test_the_page_and_its_files_need_no_token_and_hold_no_data(served: Served) -> None:
+    index = httpx.get(f"{served.base}/")
+    assert index.status_code == 200
+    assert index.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in index.headers["content-security-policy"]
+    assert httpx.get(f"{served.base}/ui/app.js").status_code == 200
+    assert served.customer_id not in index.text
+    paths = httpx.get(f"{served.base}/openapi.json").json()["paths"]
+    assert "/" not in paths
+    assert not any(p.startswith(("/ui", "/v1/stream")) for p in paths)
+
+
+def test_the_kpi_stream_needs_the_read_scope_and_pushes_snapshots(served: Served) -> None:
+    url = f"{served.base}/v1/stream/kpis"
+    refused = httpx.get(url)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    headers = {"Authorization": f"Bearer {_token(served.base, VIEWER)}"}
+    with httpx.stream("GET", url, headers=headers, timeout=10) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.iter_lines()
+        assert next(lines) == "event: kpis"
+        data = next(lines)
+        assert data.startswith("data: {")
+        assert '"dataCompleteness"' in data
+        assert next(lines) == ""
+        assert next(lines) == "event: consumers"
+
+
+def test_the_kpi_stream_pushes_at_most_once_a_second(served: Served) -> None:
+    """Events posted every 0.1 s for 3 s: the stream pushes the changes, merged, a second
+    or more apart (read as they arrive, in a thread of their own)."""
+    headers = {"Authorization": f"Bearer {_token(served.base, VIEWER)}"}
+    pushed: list[tuple[float, int]] = []  # when each snapshot arrived, the events it counts
+    stop = threading.Event()
+
+    def read() -> None:
+        with httpx.stream(
+            "GET", f"{served.base}/v1/stream/kpis", headers=headers, timeout=20
+        ) as stream:
+            for line in stream.iter_lines():
+                if line.startswith('data: {"asOf"'):
+                    counted = re.search(r'"events":(\d+)', line)
+                    assert counted is not None
+                    pushed.append((time.monotonic(), int(counted[1])))
+                if stop.is_set():
+                    return
+
+    writer = _headers(served.base)
+    before = httpx.get(f"{served.base}/v1/kpis", headers=writer).json()["events"]
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    posts = 0
+    login = {"type": "customer.login", "payload": {"channel": "mobile"}}
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        r = httpx.post(
+            f"{served.base}/v1/customers/{served.customer_id}/events", headers=writer, json=login
+        )
+        assert r.status_code == 202, r.text
+        posts += 1
+        time.sleep(0.1)
+    time.sleep(2)  # the last push
+    stop.set()
+    httpx.post(  # one more push, at which the reader stops
+        f"{served.base}/v1/customers/{served.customer_id}/events", headers=writer, json=login
+    )
+    reader.join(timeout=20)
+    assert len(pushed) >= 3, pushed  # the first snapshot, then the changes
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(pushed)]
+    assert min(gaps) > 0.9, gaps
+    counts = [n for _, n in pushed]
+    assert counts == sorted(counts)
+    assert counts[-1] >= before + posts, (before, posts, counts)  # all counted by the last
+
+
+def test_sign_in_refuses_a_wrong_secret_and_keeps_the_token_in_the_tab(
+    page: Page, served: Served
+) -> None:
+    page.goto(f"{served.base}/#/alerts")  # a data page without a token: sign in first
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Sections")).to_be_hidden()
+    page.get_by_label("Client id").fill(ANALYST[0])
+    page.get_by_label("Client secret").fill("not-the-secret")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("unknown client or wrong secret")
+    shot(page, "signin")
+    page.get_by_label("Client secret").fill(ANALYST[1])
+    page.get_by_role("button", name="Sign in").click()
+    # Back where the operator was going, signed in.
+    expect(page.get_by_role("heading", name="Fraud alerts")).to_be_visible()
+    expect(page.get_by_text(f"Signed in as {ANALYST[0]}")).to_be_visible()
+    stored = page.evaluate(f"JSON.parse(sessionStorage.getItem('{SESSION_KEY}'))")
+    assert "digitaltwin.read" in stored["scopes"]
+
+
+def test_a_401_sends_the_operator_back_to_sign_in(page: Page, served: Served) -> None:
+    sign_in(page, served)
+    expect(page.locator(".live")).to_contain_text("Live")  # the Overview has read its token
+    # A token the server no longer accepts (signed with another key), as after a restart.
+    page.evaluate(
+        f"""() => {{
+            const s = JSON.parse(sessionStorage.getItem('{SESSION_KEY}'));
+            s.token = s.token.slice(0, -4) + 'AAAA';
+            sessionStorage.setItem('{SESSION_KEY}', JSON.stringify(s));
+        }}"""
+    )
+    page.get_by_role("link", name="Fraud alerts").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Your session has ended")).to_be_visible()
+    assert page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')") is None
+
+
+def test_the_overview_moves_while_events_arrive_without_a_reload(
+    page: Page, served: Served
+) -> None:
+    sign_in(page, served)
+    customers = kpi(page, "customers")
+    expect(customers).to_have_text(re.compile(r"^\d+$"))
+    expect(page.locator(".live")).to_contain_text("Live")
+    before = int(customers.inner_text().replace(",", ""))
+    page.evaluate("window.stillTheSamePage = true")
+    newcomers = [
+        {
+            "type": "customer.registered",
+            "subjectId": str(uuid.uuid4()),
+            "payload": {"name": f"Newcomer {n}", "email": f"newcomer{n}@example.com"},
+        }
+        for n in range(3)
+    ]
+    _post(served.base, newcomers)
+    expect(customers).to_have_text(str(before + 3), timeout=20_000)
+    assert page.evaluate("window.stillTheSamePage") is True  # pushed, not reloaded
+    expect(kpi(page, "openAlerts")).not_to_have_text("0")
+    expect(kpi(page, "completeness")).to_contain_text("%")
+    expect(page.locator("svg.bars").first).to_be_visible()
+    shot(page, "overview")
+
+
+def test_customer_360_shows_the_twin_with_contact_data_masked(page: Page, served: Served) -> None:
+    sign_in(page, served)
+    page.get_by_role("link", name="Customer 360").click()
+    page.get_by_label("Customer id").fill(served.customer_id)
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("heading", name="Profile")).to_be_visible()
+    expect(page.locator("[data-customer-name]")).not_to_have_text("—")
+    expect(page.get_by_role("table", name="Accounts and balances")).to_be_visible()
+    expect(page.get_by_role("table", name=re.compile(r"^The \d+ newest"))).to_be_visible()
+    expect(page.get_by_role("link", name=served.alert_id[:8])).to_be_visible()
+    content = page.content()
+    assert served.customer_email not in content  # masked
+    assert f"{served.customer_email[0]}•••@" in content
+    shot(page, "customer")
+    # The twin as it was before the customer existed: nothing to show.
+    page.get_by_label("As of (UTC, optional)").fill("2001-01-01T00:00:00")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("status").filter(has_text="had no events by")).to_be_visible()
+
+
+def test_an_alert_status_change_persists_after_navigating_away_and_back(
+    page: Page, served: Served
+) -> None:
+    sign_in(page, served)
+    page.get_by_role("link", name="Fraud alerts").click()
+    page.get_by_label("Status").select_option("open")
+    page.get_by_label("Severity").select_option("critical")
+    page.get_by_role("button", name="Apply").click()
+    link = page.get_by_role("link", name=f"Alert {served.alert_id[:8]}")
+    expect(link).to_be_visible()
+    expect(page.get_by_role("navigation", name="Pages of fraud alerts")).to_contain_text("of")
+    shot(page, "alerts")
+    link.click()
+    expect(page.get_by_text("amount 14x the customer's median")).to_be_visible()
+    expect(page.locator("[data-alert-status]")).to_have_attribute("data-alert-status", "open")
+    page.get_by_label("Note (why; kept in the log)").fill("calling the customer")
+    page.get_by_role("button", name="Start investigating").click()
+    expect(page.locator("[data-alert-status]")).to_have_attribute(
+        "data-alert-status", "investigating"
+    )
+    expect(page.get_by_role("button", name="Confirm fraud")).to_be_visible()
+    shot(page, "alert")
+
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    page.go_back()
+    expect(page.locator("[data-alert-status]")).to_have_attribute(
+        "data-alert-status", "investigating"
+    )
+    expect(page.get_by_role("cell", name="calling the customer")).to_be_visible()
+    r = httpx.get(f"{served.base}/v1/fraud-alerts/{served.alert_id}", headers=_headers(served.base))
+    assert r.json()["status"] == "investigating"
+
+
+def test_a_reader_without_the_write_scope_cannot_decide(page: Page, served: Served) -> None:
+    sign_in(page, served, VIEWER)
+    page.goto(f"{served.base}/#/alerts/{served.alert_id}")
+    expect(page.get_by_text("needs the digitaltwin.write scope")).to_be_visible()
+    expect(page.get_by_role("button", name="Confirm fraud")).to_have_count(0)
+
+
+def test_branches_and_operations_tables(page: Page, served: Served) -> None:
+    sign_in(page, served)
+    page.get_by_role("link", name="Branches").click()
+    page.get_by_label("Branch id").fill(served.branch_id)
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("heading", name="Queues")).to_be_visible()
+    expect(page.get_by_text("Staff on duty").first).to_be_visible()
+    shot(page, "branch")
+    page.get_by_role("link", name="Operations").click()
+    expect(page.get_by_role("heading", name="Operations")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Pages of operational alerts")).to_be_visible()
+    shot(page, "operations")
