@@ -184,6 +184,7 @@ def _print_banner(
         f"  pace      about {rate / natural:,.0f}x this bank's natural pace ({natural:.2f} "
         "events/s): velocity features, and the fraud alerts they drive, run hot "
         "(docs/fraud.md)",
+        f"  dashboard {base}/  (sign in: client {DEMO_CLIENT_ID}, secret {DEMO_CLIENT_SECRET})",
         f"  API       {base}/v1",
         f"  OpenAPI   {base}/docs  (Authorize: client {DEMO_CLIENT_ID}, secret "
         f"{DEMO_CLIENT_SECRET})",
