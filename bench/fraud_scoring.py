@@ -4,11 +4,13 @@
 bank (its four fraud scenarios, reports days later), trains a model on the first two thirds of
 its history, then measures in one run:
 
-- **history**: scoring the history's debits in process, as a backtest or a replay does once
-  the events are read: each debit's features, the rules, the model in batches of 5,000 and
-  the decision, every event folded; transactions per second of CPU (target: at least
-  20,000/s). The baseline is folding the same events without scoring them
-  (``ratio_to_folding``: what scoring costs on top of keeping the state).
+- **history**: scoring the history's debits in process, as training and backtests do once
+  the events are read (:func:`~banktwin.fraud.history_scoring.score_history`: the features
+  of every debit in columns, the model in batches of 5,000, the rules where one may hit, the
+  decisions); transactions per second of CPU (target: at least 20,000/s). The baseline is
+  the live engine's event-by-event path over the same events (``features_at`` per debit,
+  every event folded, the rules on every debit), with its alert count, which must be the
+  same (``speedup_over_event_by_event``); ``fold_only_cpu_s`` is folding alone.
 - **consumer**: the fraud engine as a consumer over a SQLite log of every event (reading and
   decoding the log, the above, alerts appended, state committed), in events and transactions
   per second of CPU, against reading and decoding the same log (``ratio_to_plain_read``).
@@ -33,6 +35,7 @@ from banktwin.domain.events import Event
 from banktwin.fraud.decision import DecisionPolicy, blend, decide
 from banktwin.fraud.engine import FraudEngine, FraudState, is_scored
 from banktwin.fraud.features import Features, features_at
+from banktwin.fraud.history_scoring import score_history
 from banktwin.fraud.model import feature_matrix
 from banktwin.fraud.model_source import FixedModel, ServingModel
 from banktwin.fraud.rules import load_default_rules
@@ -57,15 +60,11 @@ def _train(events: list[Event]) -> ServingModel:
     return ServingModel(result.model, "bench")
 
 
-def _history(events: list[Event], serving: ServingModel) -> dict[str, Any]:
-    """Score every debit in process (features, rules, the model in batches, decisions)."""
+def _event_by_event(events: list[Event], serving: ServingModel) -> tuple[float, int, int]:
+    """The baseline: each debit scored as the live engine does, one event at a time
+    (features_at, the rules, the model in batches of 5,000, decisions, every event folded).
+    Returns CPU seconds, debits scored and alerts."""
     rules, policy, model = load_default_rules(), DecisionPolicy(), serving.model
-    start = time.process_time()
-    state = FraudState()
-    for event in events:
-        state.fold(event)
-    fold_s = time.process_time() - start
-
     start = time.process_time()
     state = FraudState()
     pending: list[Features] = []
@@ -91,17 +90,36 @@ def _history(events: list[Event], serving: ServingModel) -> dict[str, Any]:
                 alerts += decide_pending()
         state.fold(event)
     alerts += decide_pending()
+    return time.process_time() - start, scored, alerts
+
+
+def _history(events: list[Event], serving: ServingModel) -> dict[str, Any]:
+    """Score every debit of the history at once, as training and backtests do
+    (:func:`score_history`: features in columns, the model in batches of 5,000, the rules
+    where one may hit, decisions), against the event-by-event path of the live engine."""
+    start = time.process_time()
+    state = FraudState()
+    for event in events:
+        state.fold(event)
+    fold_s = time.process_time() - start
+    start = time.process_time()
+    scored = score_history(events, load_default_rules(), DecisionPolicy(), serving.model)
     score_s = time.process_time() - start
+    debits = len(scored.debits)
+    baseline_s, baseline_debits, baseline_alerts = _event_by_event(events, serving)
     return {
         "events": len(events),
-        "transactions_scored": scored,
-        "alerts": alerts,
+        "transactions_scored": debits,
+        "alerts": len(scored.alerts),
         "cpu_s": round(score_s, 2),
-        "transactions_per_s": round(scored / score_s),
-        "baseline_fold_only_cpu_s": round(fold_s, 2),
-        "ratio_to_folding": round(score_s / fold_s, 2),
+        "transactions_per_s": round(debits / score_s),
+        "baseline_event_by_event_cpu_s": round(baseline_s, 2),
+        "baseline_event_by_event_transactions_per_s": round(baseline_debits / baseline_s),
+        "baseline_event_by_event_alerts": baseline_alerts,
+        "speedup_over_event_by_event": round(baseline_s / score_s, 2),
+        "fold_only_cpu_s": round(fold_s, 2),
         "target_transactions_per_s": TARGET_HISTORY_TXNS_PER_S,
-        "meets_target": scored / score_s >= TARGET_HISTORY_TXNS_PER_S,
+        "meets_target": debits / score_s >= TARGET_HISTORY_TXNS_PER_S,
     }
 
 

@@ -146,6 +146,16 @@ class RuleSet:
         self._together = _compile_together(self._active)
         self._quiet = RuleOutcome(version, (), (), (), 0.0, 0.0, None, None, ())
 
+    @property
+    def active(self) -> tuple[CompiledRule, ...]:
+        """The enabled and shadow rules, in file order (disabled ones are never evaluated)."""
+        return self._active
+
+    @property
+    def nothing_hit(self) -> RuleOutcome:
+        """What :meth:`evaluate` answers when no rule hits and none fails."""
+        return self._quiet
+
     def _match_together(self, features: Mapping[str, FeatureValue]) -> list[bool] | None:
         """Every active rule's condition in one CEL call (a speed trick, see
         :func:`_compile_together`); ``None`` when any condition fails on these values, and

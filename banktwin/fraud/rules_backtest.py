@@ -76,7 +76,7 @@ def backtest_rules(
     matched = {rule.spec.id: np.zeros(n, dtype=bool) for rule in rules.rules}
     errors = dict.fromkeys(matched, 0)
     as_set = np.zeros(n, dtype=bool)
-    for i, row in enumerate(history.rows):
+    for i, row in enumerate(history.rows.tolist()):
         features = dict(zip(FEATURE_NAMES, row, strict=True))
         for rule in rules.rules:
             try:

@@ -1,8 +1,9 @@
 """Training the fraud model on the log's own history, leak-free.
 
 :func:`fold_history` folds every event of the log, in time order, through the engine's own
-state (:class:`~banktwin.fraud.engine.FraudState`), recording each debit's features *before*
-it is folded (so as of its own time) and every fraud report's known time. The state it ends
+state (:class:`~banktwin.fraud.engine.FraudState`), recording each debit's features as of its
+own time (computed in columns: :mod:`banktwin.fraud.columnar`) and every fraud report's known
+time. The state it ends
 with is the engine's state at the log's end: the demo starts the live engine from it.
 
 :func:`train_on_history` trains as of a cutoff (the newest event, by default) on what was
@@ -27,19 +28,19 @@ The model registered is then trained on every mature row.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from banktwin.domain.payloads.account import TransactionPosted
-from banktwin.fraud.engine import FraudState, is_scored
+from banktwin.domain.events import Event
+from banktwin.fraud.columnar import history_features
+from banktwin.fraud.engine import FraudState
 from banktwin.fraud.entities import EntityBook
 from banktwin.fraud.feature_names import FEATURE_NAMES
-from banktwin.fraud.features import features_at
 from banktwin.fraud.history import in_time_order
 from banktwin.fraud.metrics import average_precision, precision_recall_at, roc_auc
-from banktwin.fraud.model import FraudModel, feature_matrix, train_model
+from banktwin.fraud.model import FraudModel, train_model
 from banktwin.fraud.windows import DEFAULT_CONFIG, FeatureConfig, to_micros
 from banktwin.log.port import EventLog
 
@@ -59,7 +60,8 @@ class History:
     transaction_ids: list[str] = field(default_factory=list)
     times: list[int] = field(default_factory=list)
     """Each debit's ``occurredAt`` (µs), parallel to ``transaction_ids`` and ``rows``."""
-    rows: list[list[float]] = field(default_factory=list)
+    rows: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURE_NAMES))))
+    """Each debit's features, columns in ``FEATURE_NAMES`` order."""
     cards: list[str] = field(default_factory=list)
     """Each debit's card token, or its customer's id without a card (what card precision
     ranks: the instrument a fraud compromises)."""
@@ -84,35 +86,39 @@ def fold_history(
     config: FeatureConfig = DEFAULT_CONFIG,
     on_progress: Callable[[int], None] | None = None,
 ) -> History:
-    """Fold the whole log, recording the features of every debit (see the module)."""
+    """Fold the whole log, recording the features of every debit (see the module).
+
+    The features come from :func:`~banktwin.fraud.columnar.history_features`, the same
+    numbers ``features_at`` gives each debit as of its own time, computed in columns while
+    the events stream past (only the columns are kept, not the events)."""
     end = log.end_offsets()
     state = FraudState(config, entities=EntityBook(config))
     history = History(state, end)
-    names = FEATURE_NAMES
-    count = 0
-    for logged in in_time_order(log, None, end):
-        event = logged.event
-        at = to_micros(event.occurred_at)
-        if at > history.newest:
-            history.newest = at
-        if event.type == "fraud.reported":
-            transaction_id = event.payload.transaction_id  # type: ignore[attr-defined]
-            known = history.reports.get(transaction_id)
-            history.reports[transaction_id] = at if known is None else min(known, at)
-        elif is_scored(event):
-            features = features_at(state.customer(event.subject_id), event, state.entities)
-            payload = event.payload
-            assert isinstance(payload, TransactionPosted)
-            history.transaction_ids.append(payload.transaction_id)
-            history.cards.append(payload.card_token or event.subject_id)
-            history.times.append(at)
-            history.rows.append([float(features[n]) for n in names])
-        state.fold(event)
-        count += 1
-        if on_progress is not None and count % 10_000 == 0:
-            on_progress(10_000)
-    if on_progress is not None:
-        on_progress(count % 10_000)
+
+    def events() -> Iterator[Event]:
+        count = 0
+        for logged in in_time_order(log, None, end):
+            event = logged.event
+            at = to_micros(event.occurred_at)
+            if at > history.newest:
+                history.newest = at
+            if event.type == "fraud.reported":
+                transaction_id = event.payload.transaction_id  # type: ignore[attr-defined]
+                known = history.reports.get(transaction_id)
+                history.reports[transaction_id] = at if known is None else min(known, at)
+            state.fold(event)
+            yield event
+            count += 1
+            if on_progress is not None and count % 10_000 == 0:
+                on_progress(10_000)
+        if on_progress is not None:
+            on_progress(count % 10_000)
+
+    debits = history_features(events(), config)
+    history.transaction_ids = debits.transaction_ids
+    history.cards = debits.instruments
+    history.times = debits.times
+    history.rows = debits.matrix
     return history
 
 
@@ -159,7 +165,7 @@ def train_on_history(
     delay = history.state.config.label_delay
     cutoff = history.newest if cutoff is None else cutoff
     times = np.asarray(history.times, dtype=np.int64)
-    rows = feature_matrix([], FEATURE_NAMES) if not history.rows else np.asarray(history.rows)
+    rows = history.rows
     mature = times < cutoff - delay
     labels = history.labels_known_by(cutoff)
     if int(labels[mature].sum()) < MIN_POSITIVES:

@@ -37,13 +37,14 @@ class FeatureConfig:
 DEFAULT_CONFIG: Final = FeatureConfig()
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""Time zero of the integer microseconds."""
+MICROSECOND = timedelta(microseconds=1)
 
 
 def to_micros(moment: datetime) -> int:
     """Microseconds since the Unix epoch of a time with an offset."""
-    return (moment - _EPOCH) // _MICROSECOND
+    return (moment - EPOCH) // MICROSECOND
 
 
 def insertion_index(times: list[int], at: int) -> int:
