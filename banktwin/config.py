@@ -5,6 +5,7 @@ Built once by the composition root (the CLI or a test), never at import time.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path, PurePosixPath
 from typing import Literal
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from banktwin.errors import ConfigurationError
+from banktwin.jobs.schedule import parse_schedule
 
 Profile = Literal["production", "demo"]
 LogFormat = Literal["json", "text"]
@@ -115,6 +117,17 @@ class Settings(BaseSettings):
     v2 form (``https://events.pagerduty.com/v2/enqueue``, or any receiver of that body)."""
     pagerduty_routing_key: SecretStr | None = None
     """The integration key the webhook bodies carry as ``routing_key``."""
+    retrain_schedule: str = Field(
+        "02:00", pattern=r"^(off|([01]\d|2[0-3]):[0-5]\d)$", examples=["02:00", "off"]
+    )
+    """When the API process queues the nightly retraining of every model with a trainer
+    (``banktwin.jobs``): a UTC time of day, ``HH:MM``, or ``off``. Once a day, across restarts;
+    a schedule seen for the first time waits for its next hour."""
+
+    @property
+    def retrain_time(self) -> time | None:
+        """``retrain_schedule`` as a UTC time of day; ``None`` when ``off``."""
+        return parse_schedule(self.retrain_schedule)
 
     @property
     def alert_threshold_overrides(self) -> dict[str, float]:

@@ -17,6 +17,10 @@ red); everywhere else each run explores new ones. ``.ci/run`` sets HYPOTHESIS_PR
 if os.environ.get("HYPOTHESIS_PROFILE"):
     settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
+os.environ.setdefault("BANKTWIN_RETRAIN_SCHEDULE", "off")
+"""No nightly retraining in tests (a run crossing 02:00 UTC would queue one); the job tests
+set their own schedules."""
+
 POSTGRES_ENV = "BANKTWIN_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 """Where a development machine and CI run PostgreSQL (trust auth); the variable overrides it."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from banktwin import __version__
 from banktwin.api.auth import Authority
@@ -17,6 +18,7 @@ from banktwin.api.openapi_docs import install_openapi
 from banktwin.api.problems import install_problem_handlers
 from banktwin.api.request_ids import RequestIdMiddleware
 from banktwin.api.routers import (
+    admin,
     branches,
     customers,
     events,
@@ -31,6 +33,10 @@ from banktwin.api.routers import (
 )
 from banktwin.api.view_cache import RenderedViews
 from banktwin.config import Settings
+from banktwin.jobs.runner import JobRunner
+from banktwin.jobs.store import JobStore
+from banktwin.jobs.trainer import Trainer
+from banktwin.jobs.trainers import model_trainers
 from banktwin.log.group_commit import GroupCommitter
 from banktwin.observability.http_metrics import install_http_metrics
 from banktwin.runtime import Runtime
@@ -50,6 +56,7 @@ TAGS = [
     {"name": "insights", "description": "Risk scores, fraud alerts and bank-wide KPIs."},
     {"name": "events", "description": "Bulk event loads and the event vocabulary."},
     {"name": "operations", "description": "Operational alerts: lag, stalls, alert rate, drift."},
+    {"name": "admin", "description": "Model retraining and its background jobs."},
     {"name": "auth", "description": "OAuth 2.0 token endpoint."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -65,10 +72,12 @@ def create_app(
     runtime: Runtime | None = None,
     clock: Callable[[], datetime] = utc_now,
     authority: Authority | None = None,
+    trainers: Mapping[str, Trainer] | None = None,
 ) -> FastAPI:
     """The API for ``settings``. With ``runtime``, the app uses (and does not close) that
     runtime's log, store and projector; otherwise it opens its own at start-up. With
-    ``authority``, tokens it issues are accepted (the demo prints one).
+    ``authority``, tokens it issues are accepted (the demo prints one). ``trainers`` replace
+    the models' trainers of :func:`model_trainers` (tests).
 
     Raises:
         ConfigurationError: the settings cannot run securely (no token key or clients).
@@ -90,6 +99,13 @@ def create_app(
         await committer.start()
         if settings.run_consumers:
             rt.start_in_background()
+        jobs = JobRunner(
+            JobStore(rt.kv, clock),
+            model_trainers(settings, rt.log) if trainers is None else trainers,
+            schedule=settings.retrain_time,
+        )
+        app.state.job_runner = jobs
+        jobs.start()
         try:
             yield Services(
                 settings=settings,
@@ -103,6 +119,7 @@ def create_app(
                 clock=clock,
             )
         finally:
+            await run_in_threadpool(jobs.stop)
             await committer.stop()
             if runtime is None:
                 rt.close()
@@ -127,6 +144,7 @@ def create_app(
             fraud_alerts.router,
             kpis.router,
             operational_alerts.router,
+            admin.router,
             events.router,
         )
     ]

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from dataclasses import asdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -30,6 +32,7 @@ from banktwin.observability.jobs import job_timed
 from banktwin.observability.multiprocess import join_metrics_dir
 from banktwin.progress import event_progress
 from banktwin.registry.port import FRAUD_MODEL as FRAUD_MODEL_NAME
+from banktwin.registry.port import RegisteredVersion
 from banktwin.stop_signals import stop_on_signals
 
 if TYPE_CHECKING:  # numpy and LightGBM load when a command runs, not with `banktwin --help`
@@ -203,15 +206,7 @@ def _train_once(
     settings: Settings, kind: str, alias: str, seed: int, promote_if_better: bool
 ) -> None:
     from banktwin.adapters import open_event_log
-    from banktwin.fraud.model import FraudModel
-    from banktwin.fraud.model_release import register_model
-    from banktwin.fraud.training import (
-        NotEnoughHistoryError,
-        compare_with_champion,
-        train_on_history,
-    )
-    from banktwin.fraud.windows import to_micros
-    from banktwin.registry import CHAMPION, open_model_registry
+    from banktwin.fraud.training import NotEnoughHistoryError
 
     try:
         log = open_event_log(settings.event_log_url)
@@ -222,49 +217,156 @@ def _train_once(
     finally:
         log.close()
     try:
-        with console.status(f"training a {kind} model on {len(history.rows):,} transactions…"):
-            result = train_on_history(
-                history, kind=kind, seed=seed, threshold=settings.fraud_alert_threshold
-            )
+        trained = train_and_register(
+            settings,
+            history,
+            kind=kind,
+            alias=alias,
+            seed=seed,
+            promote_if_better=promote_if_better,
+        )
     except NotEnoughHistoryError as exc:
         raise _fail(f"not enough history to train on: {exc}") from None
-    registry = open_model_registry(settings)
-    try:
-        champion_before = registry.version_for(FRAUD_MODEL_NAME, CHAMPION)
-        version = register_model(registry, result, aliases=(alias,))
-        verdict = ""
-        if promote_if_better and champion_before is not None:
-            champion = FraudModel.from_bytes(
-                registry.load(champion_before.name, champion_before.version)
-            )
-            until = to_micros(champion_before.card.training_window[1])
-            compared = compare_with_champion(history, result, champion, until)
-            if compared is None or not compared.challenger_wins:
-                verdict = "; not promoted"
-            else:
-                registry.set_alias(version.name, CHAMPION, version.version)
-                verdict = "; promoted"
-            if compared is not None and compared.frauds:
-                verdict += (
-                    f" (average precision {compared.challenger:.3f} against the champion's "
-                    f"{compared.champion:.3f} on {compared.debits:,} debits, {compared.frauds} "
-                    "frauds, neither had learned from)"
-                )
-            elif compared is not None:
-                verdict += " (no fraud among the debits neither model learned from)"
-        registered = registry.version_for(version.name, CHAMPION)
-    finally:
-        registry.close()
+    version = trained.version
     table = Table(title=f"{version.name} version {version.version} ({kind})")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for name, value in sorted(result.metrics.items()):
+    for name, value in sorted(trained.metrics.items()):
         table.add_row(name, f"{value:,.4f}" if not value.is_integer() else f"{value:,.0f}")
     console.print(table)
-    champion_now = registered.version if registered is not None else None
     console.print(
-        f"registered {version.name}/{version.version} as {alias}{verdict}; "
-        f"the champion is version {champion_now}"
+        f"registered {version.name}/{version.version} as {alias}{trained.verdict}; "
+        f"the champion is version {trained.champion}"
+    )
+
+
+@dataclass(frozen=True)
+class RegisteredTraining:
+    """What :func:`train_and_register` trained and registered."""
+
+    version: RegisteredVersion
+    """The new version, as registered (its card holds the window it was trained on)."""
+    alias: str
+    metrics: dict[str, float]
+    """Measured at training time (validation average precision, ROC AUC, rows …)."""
+    verdict: str
+    """With ``promote_if_better`` and a champion before: ``"; promoted (…)"`` or
+    ``"; not promoted (…)"``, with the comparison; else empty."""
+    champion: int | None
+    """The champion's version afterwards."""
+
+    @property
+    def is_champion(self) -> bool:
+        """Whether the new version serves now."""
+        return self.champion == self.version.version
+
+
+def train_and_register(
+    settings: Settings,
+    history: History,
+    *,
+    kind: str,
+    alias: str,
+    seed: int,
+    promote_if_better: bool,
+    window: tuple[datetime | None, datetime | None] = (None, None),
+    status: Callable[[str], AbstractContextManager[object]] = console.status,
+) -> RegisteredTraining:
+    """Train a ``kind`` model on a folded history and register it as a new FraudScore version
+    under ``alias`` (also as champion when there is none yet): ``banktwin fraud train`` and the
+    retraining jobs of ``POST /v1/admin/retrain`` both train this way.
+
+    Args:
+        settings: the registry, the alert threshold.
+        history: the log folded (:func:`fold_with_progress` or
+            :func:`~banktwin.fraud.training.fold_history`).
+        kind: ``lightgbm`` or ``logistic``.
+        alias: the alias to point at the new version (``challenger`` or ``champion``).
+        seed: the seed of the model's training.
+        promote_if_better: make it champion when, on debits neither model learned from, its
+            recipe's average precision is at least the champion's.
+        window: ``(start, end)``: learn only from debits that occurred at or after ``start``,
+            with the labels known at ``end`` (the last label delay before it left out, as
+            always); ``None`` for the history's beginning and end.
+        status: called with what is being done (training, registering) around each step.
+
+    Raises:
+        NotEnoughHistoryError: too few known frauds in the window to train on.
+        BanktwinError: the registry cannot be reached or written.
+    """
+    from banktwin.fraud.model import FraudModel
+    from banktwin.fraud.model_release import register_model
+    from banktwin.fraud.training import compare_with_champion, train_on_history
+    from banktwin.fraud.windows import to_micros
+    from banktwin.registry import CHAMPION, open_model_registry
+
+    history, cutoff = _within(history, window)
+    with status(f"training a {kind} model on {len(history.rows):,} transactions…"):
+        result = train_on_history(
+            history,
+            cutoff=cutoff,
+            kind=kind,
+            seed=seed,
+            threshold=settings.fraud_alert_threshold,
+        )
+    with status(f"registering it as a new {FRAUD_MODEL_NAME} version…"):
+        registry = open_model_registry(settings)
+        try:
+            champion_before = registry.version_for(FRAUD_MODEL_NAME, CHAMPION)
+            version = register_model(registry, result, aliases=(alias,))
+            verdict = ""
+            if promote_if_better and champion_before is not None:
+                champion = FraudModel.from_bytes(
+                    registry.load(champion_before.name, champion_before.version)
+                )
+                until = to_micros(champion_before.card.training_window[1])
+                compared = compare_with_champion(history, result, champion, until, cutoff)
+                if compared is None or not compared.challenger_wins:
+                    verdict = "; not promoted"
+                else:
+                    registry.set_alias(version.name, CHAMPION, version.version)
+                    verdict = "; promoted"
+                if compared is not None and compared.frauds:
+                    verdict += (
+                        f" (average precision {compared.challenger:.3f} against the champion's "
+                        f"{compared.champion:.3f} on {compared.debits:,} debits, "
+                        f"{compared.frauds} frauds, neither had learned from)"
+                    )
+                elif compared is not None:
+                    verdict += " (no fraud among the debits neither model learned from)"
+            registered = registry.version_for(version.name, CHAMPION)
+        finally:
+            registry.close()
+    champion_now = registered.version if registered is not None else None
+    return RegisteredTraining(version, alias, result.metrics, verdict, champion_now)
+
+
+def _within(
+    history: History, window: tuple[datetime | None, datetime | None]
+) -> tuple[History, int | None]:
+    """The history's debits from the window's start on, and the cutoff its end makes (the
+    newest event when it is later, or not given)."""
+    from banktwin.fraud.training import History
+    from banktwin.fraud.windows import to_micros
+
+    start, end = window
+    cutoff = None if end is None else min(to_micros(end), history.newest)
+    if start is None:
+        return history, cutoff
+    since = to_micros(start)
+    keep = [i for i, at in enumerate(history.times) if at >= since]
+    return (
+        History(
+            history.state,
+            history.end,
+            [history.transaction_ids[i] for i in keep],
+            [history.times[i] for i in keep],
+            history.rows[keep],
+            [history.cards[i] for i in keep],
+            history.reports,
+            history.newest,
+        ),
+        cutoff,
     )
 
 

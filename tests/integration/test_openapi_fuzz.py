@@ -256,8 +256,9 @@ def _is_uuid(value: object) -> bool:
 
 
 def _steer(fuzzed: Fuzzed, case: GeneratedCase, pick: int) -> None:
-    """For even ``pick``: a valid id in the path names a twin that exists, and a valid token
-    request carries the real client's credentials."""
+    """For even ``pick``: a valid id in the path names a twin that exists, a valid token
+    request carries the real client's credentials, and a valid retrain request names a model
+    and algorithm there is a trainer for."""
     if pick % 2:
         return
     for name, value in list((case.path_parameters or {}).items()):
@@ -269,6 +270,9 @@ def _steer(fuzzed: Fuzzed, case: GeneratedCase, pick: int) -> None:
             case.path_parameters[name] = known[pick // 2 % len(known)]
     if case.path == "/oauth/token" and isinstance(case.body, dict) and _is_positive(case):
         case.body.update(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    if case.path == "/v1/admin/retrain" and isinstance(case.body, dict) and _is_positive(case):
+        algorithm = ("lightgbm", "logistic")[pick // 2 % 2]
+        case.body.update(modelName="FraudScore", algorithm=algorithm, parameters={"seed": pick})
 
 
 def _is_positive(case: GeneratedCase) -> bool:
