@@ -373,6 +373,18 @@ def _add_fraud_commands() -> None:
 _add_fraud_commands()
 
 
+def _add_risk_commands() -> None:
+    """``banktwin train risk`` and ``banktwin models …`` (list, promote, rollback)."""
+    from banktwin.registry.cli import models_app
+    from banktwin.risk.cli import train_app
+
+    app.add_typer(train_app, name="train")
+    app.add_typer(models_app, name="models")
+
+
+_add_risk_commands()
+
+
 def main() -> None:
     """Entry point: run the command, turning banktwin's errors into a message and exit 2."""
     try:

@@ -20,6 +20,8 @@ from typing import Protocol
 
 FRAUD_MODEL = "FraudScore"
 """The registered name of the fraud model."""
+RISK_MODEL = "RiskScore"
+"""The registered name of the risk model (:mod:`banktwin.risk`)."""
 CHAMPION = "champion"
 """The alias of the version that serves."""
 CHALLENGER = "challenger"
