@@ -45,11 +45,11 @@ class Settings(BaseSettings):
     ``replay`` …). The processes a command starts log as it does."""
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    consumers: str = Field("twin,kpis,fraud", pattern=r"^[a-z]+(,[a-z]+)*$", examples=["twin"])
+    consumers: str = Field("twin,kpis,fraud,risk", pattern=r"^[a-z]+(,[a-z]+)*$", examples=["twin"])
     """The consumers of the log this process runs (``serve``, ``demo``, ``worker``), by name:
-    ``twin`` (the projector), ``kpis`` (bank-wide KPIs), ``fraud`` (the fraud engine: it
-    reads every partition, so it runs in one process of those the partitions are split
-    between)."""
+    ``twin`` (the projector), ``kpis`` (bank-wide KPIs), ``fraud`` (the fraud engine) and
+    ``risk`` (the risk engine: scores and drift). The last two read every partition, so they
+    run in one process of those the partitions are split between."""
     run_consumers: bool = True
     """Run the consumers inside ``serve`` (turn off when ``banktwin worker`` runs them)."""
     consumer_processes: int | None = Field(None, ge=0, le=64)
@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     reports known this long before the transaction scored."""
     fraud_model_refresh_s: float = Field(30.0, ge=0.1)
     """How often the engine looks for a newly promoted champion model."""
+    risk_model_refresh_s: float = Field(30.0, ge=0.1)
+    """How often the risk engine (and what-if) look for a newly promoted ``RiskScore``."""
+    risk_drift_threshold: float = Field(0.10, gt=0, le=10)
+    """The PSI above which a day's risk scores or inputs have drifted (the seed's 10 %)."""
     fraud_snapshot_interval_s: float = Field(60.0, ge=0)
     """How often the fraud engine writes its whole state with its positions (on start it
     folds the log from there, unscored)."""

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from banktwin.adapters import open_event_log, open_kv_store, open_state_store
 from banktwin.alerting.evaluator import AlertEvaluator
@@ -33,6 +33,7 @@ from banktwin.log.port import EventLog
 from banktwin.observability.commit_times import mark_started, record_commit_times
 from banktwin.projector.projector import Projector
 from banktwin.registry import open_model_registry, registry_exists
+from banktwin.risk.names import RISK_CONSUMER
 from banktwin.store.kv import KeyValueStore
 from banktwin.store.port import TWIN_CONSUMER, StateStore
 from banktwin.worker_processes import (
@@ -41,7 +42,12 @@ from banktwin.worker_processes import (
     supervise_worker_processes,
 )
 
-CONSUMER_NAMES = (TWIN_CONSUMER, KPI_CONSUMER, FRAUD_CONSUMER)
+if TYPE_CHECKING:  # pandas and the model load when the engine is made
+    from banktwin.registry.champion import Champion
+    from banktwin.risk.engine import DriftRecord, RiskEngine
+    from banktwin.risk.model import RiskModel
+
+CONSUMER_NAMES = (TWIN_CONSUMER, KPI_CONSUMER, FRAUD_CONSUMER, RISK_CONSUMER)
 """Every consumer of the log, in the order they are started and caught up."""
 
 STOP_TIMEOUT_S = 30.0
@@ -87,6 +93,7 @@ class Runtime:
         self._threads: list[threading.Thread] = []
         self._supervisor: threading.Thread | None = None
         self._supervisor_stop = threading.Event()
+        self._risk_model: Champion[RiskModel] | None = None
         try:
             fraud = self.fraud_engine()
         except ConfigurationError:
@@ -106,6 +113,9 @@ class Runtime:
                 TWIN_CONSUMER: self.projector,
                 KPI_CONSUMER: Consumer(self.log, KpiEngine(self.kv), **options),
                 FRAUD_CONSUMER: Consumer(self.log, fraud, **{**options, "partitions": None}),
+                RISK_CONSUMER: Consumer(
+                    self.log, self.risk_engine(), **{**options, "partitions": None}
+                ),
             }
         except ValueError as exc:
             self.close()
@@ -140,6 +150,29 @@ class Runtime:
             config=FeatureConfig(label_delay=round(settings.fraud_label_delay_days * DAY)),
             snapshot_interval_s=settings.fraud_snapshot_interval_s,
         )
+
+    def risk_engine(self) -> RiskEngine:
+        """The risk engine the settings describe: the registry's ``RiskScore`` champion and
+        the drift threshold."""
+        from banktwin.risk.engine import RiskEngine
+        from banktwin.risk.serving import risk_champion
+
+        settings = self.settings
+        return RiskEngine(
+            self.log,
+            self.kv,
+            risk_champion(settings),
+            drift_threshold=settings.risk_drift_threshold,
+        )
+
+    def risk_model(self) -> Champion[RiskModel]:
+        """The registry's ``RiskScore`` champion for this process's readers (what-if),
+        refreshed as the engine's is; made on first use."""
+        if self._risk_model is None:
+            from banktwin.risk.serving import risk_champion
+
+            self._risk_model = risk_champion(self.settings)
+        return self._risk_model
 
     def running_here(self) -> list[Consumer[Any]]:
         """The selected consumers, in order."""
@@ -197,9 +230,14 @@ class Runtime:
             rules = with_thresholds(self.settings.alert_threshold_overrides)
         except ValueError as exc:
             raise ConfigurationError(f"BANKTWIN_ALERT_THRESHOLDS: {exc}") from None
-        measures = SystemMeasures(self.consumers, self.kpis)
+        measures = SystemMeasures(self.consumers, self.kpis, self._latest_drift)
         webhooks = self._webhooks() if self.settings.alert_webhooks else None
         return AlertEvaluator(self.log, self.kv, measures, _utc_now, rules, webhooks)
+
+    def _latest_drift(self) -> DriftRecord | None:
+        from banktwin.risk.serving import RiskReader
+
+        return RiskReader(self.kv).latest_drift()
 
     def _webhooks(self) -> Webhooks:
         key = self.settings.pagerduty_routing_key

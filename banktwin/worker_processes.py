@@ -38,9 +38,10 @@ def split_partitions(partitions: Sequence[int], processes: int) -> list[list[int
     return [g for g in groups if g]
 
 
-WHOLE_LOG_CONSUMERS = frozenset({"fraud"})
+WHOLE_LOG_CONSUMERS = frozenset({"fraud", "risk"})
 """Consumers that read every partition, whatever partitions their process is given (their
-state spans subjects: the fraud engine's terminals and merchants). When the partitions are
+state spans subjects: the fraud engine's terminals and merchants, the risk engine's loan
+applications). When the partitions are
 split between processes, only the first process runs them."""
 
 

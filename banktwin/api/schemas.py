@@ -55,6 +55,38 @@ class CreditScorePublic(Public):
     received_at: datetime
 
 
+class FacilityPublic(Public):
+    facility_id: str = Field(description="The loan or credit line (its account id).")
+    currency: str
+    status: str = Field(
+        examples=["delinquent"],
+        description="`current`, `delinquent` (days past due), `defaulted` or `charged_off`.",
+    )
+    days_past_due: int = Field(
+        description="Days past due at the time of the read: the newest servicing event's, "
+        "aged by the days since while in arrears."
+    )
+    missed_payments: int
+    late_payments: int
+    updated_at: datetime = Field(description="When the newest servicing event occurred.")
+    defaulted_at: datetime | None
+    defaulted_amount: Money | None = Field(description="The outstanding balance at default.")
+    charged_off_at: datetime | None
+    charged_off_amount: Money | None
+
+
+class CreditPublic(Public):
+    """Credit servicing: the customer's facilities as `credit.*` events leave them."""
+
+    max_days_past_due: int = Field(
+        description="The most days past due of a facility not charged off (0: all current)."
+    )
+    missed_payment_count: int
+    defaulted_count: int
+    charged_off_count: int
+    facilities: list[FacilityPublic]
+
+
 class ScoreReasonPublic(Public):
     feature: str
     contribution: float
@@ -185,6 +217,7 @@ class CustomerPublic(Public):
     data_completeness: float = Field(description="Percent of the profile facts known.")
     missing_data: list[str]
     credit_score: CreditScorePublic | None
+    credit: CreditPublic
     risk: RiskScorePublic | None
     spending: dict[str, dict[str, WindowTotalPublic]] = Field(
         description="Debits per window (1h, 1d, 7d, 30d) and currency."

@@ -12,6 +12,7 @@ from typing import Any
 from banktwin.domain.alert_lifecycle import AlertHistory
 from banktwin.domain.branch import BranchTwin, occupancy, queues
 from banktwin.domain.completeness import data_completeness, missing_facts
+from banktwin.domain.credit_servicing_rules import days_past_due_at, facility_status
 from banktwin.domain.customer import CustomerTwin, FraudAlert, RiskScore
 from banktwin.domain.loan import STAGE_SLA_HOURS, LoanTwin, sla_breached, time_in_stage_hours
 from banktwin.domain.records import TransactionRecord
@@ -31,6 +32,36 @@ def risk_view(customer_id: str, risk: RiskScore) -> View:
             {"feature": r.feature, "contribution": r.contribution, "value": r.value}
             for r in risk.reasons
         ],
+    }
+
+
+def credit_view(c: CustomerTwin, at: datetime) -> View:
+    """The customer's credit facilities and their delinquency at ``at``."""
+    facilities = [
+        {
+            "facilityId": f.facility_id,
+            "currency": f.currency,
+            "status": facility_status(f),
+            "daysPastDue": days_past_due_at(f, at),
+            "missedPayments": f.missed_payments,
+            "latePayments": f.late_payments,
+            "updatedAt": f.status_at,
+            "defaultedAt": f.defaulted_at,
+            "defaultedAmount": f.defaulted_amount,
+            "chargedOffAt": f.charged_off_at,
+            "chargedOffAmount": f.charged_off_amount,
+        }
+        for f in c.facilities
+    ]
+    return {
+        "maxDaysPastDue": max(
+            (days_past_due_at(f, at) for f in c.facilities if f.charged_off_at is None),
+            default=0,
+        ),
+        "missedPaymentCount": sum(f.missed_payments for f in c.facilities),
+        "defaultedCount": sum(f.defaulted_at is not None for f in c.facilities),
+        "chargedOffCount": sum(f.charged_off_at is not None for f in c.facilities),
+        "facilities": facilities,
     }
 
 
@@ -187,6 +218,7 @@ def customer_view(
             "delinquencies": c.credit.delinquencies,
             "receivedAt": c.credit.received_at,
         },
+        "credit": credit_view(c, at),
         "risk": None if c.risk is None else risk_view(c.customer_id, c.risk),
         "spending": {
             window: {

@@ -135,6 +135,30 @@ class FraudReportMark(NamedTuple):
     reported_at: datetime
 
 
+class Facility(NamedTuple):
+    """A credit facility (a loan or credit line, by its account id) as its servicing events
+    (``credit.*``) leave it. ``days_past_due`` is the newest event's (the greater at one
+    instant); the default and the charge-off are the first ones (the earliest, the greater
+    amount at one instant), so every arrival order gives the same facility."""
+
+    facility_id: str
+    currency: str
+    days_past_due: int
+    """Days past due as the newest servicing event left them (at ``status_at``); arrears keep
+    ageing until a payment (:func:`banktwin.domain.credit_servicing_rules.days_past_due_at`)."""
+    status_at: datetime
+    """When the newest servicing event of the facility occurred."""
+    missed_payments: int = 0
+    """``credit.payment_missed`` events applied."""
+    late_payments: int = 0
+    """``credit.payment_made`` events of late payments (arrears settled) applied."""
+    defaulted_at: datetime | None = None
+    defaulted_amount: Decimal | None = None
+    """The outstanding balance at default (the exposure at default)."""
+    charged_off_at: datetime | None = None
+    charged_off_amount: Decimal | None = None
+
+
 class FieldTimes(NamedTuple):
     """When each profile field and consent flag got its value (the ``occurredAt`` of the
     event that set it; ``None``: never set)."""
@@ -201,6 +225,9 @@ class CustomerTwin:
     """Distinct reports (a transaction and a kind) applied: a repeated report counts once."""
     last_fraud_report_at: datetime | None = None
     """When the newest fraud report became known."""
+    facilities: tuple[Facility, ...] = ()
+    """Credit facilities with servicing events, by id; the ``MAX_FACILITIES`` smallest ids are
+    kept."""
     events_applied: int = 0
 
     def account(self, account_id: str) -> Account | None:

@@ -17,6 +17,7 @@ from typing import Any, cast
 from banktwin.domain.account_rules import ACCOUNT_RULES, NO_CURRENCY
 from banktwin.domain.alert_rules import ALERT_RULES
 from banktwin.domain.behaviour_rules import BEHAVIOUR_RULES, KNOWN_DEVICES
+from banktwin.domain.credit_servicing_rules import CREDIT_SERVICING_RULES
 from banktwin.domain.customer import (
     CONSENT_FLAGS,
     Changes,
@@ -134,6 +135,7 @@ CUSTOMER_RULES: dict[str, CustomerRule] = {
     **ACCOUNT_RULES,
     **ALERT_RULES,
     **FRAUD_REPORT_RULES,
+    **CREDIT_SERVICING_RULES,
 }
 """The rule for each customer event type."""
 

@@ -32,6 +32,12 @@ from banktwin.domain.payloads.branch import (
     StaffCheckedOut,
 )
 from banktwin.domain.payloads.common import Payload
+from banktwin.domain.payloads.credit import (
+    CreditChargedOff,
+    CreditDefaulted,
+    CreditPaymentMade,
+    CreditPaymentMissed,
+)
 from banktwin.domain.payloads.customer import (
     CreditScoreReceived,
     CustomerConsentChanged,
@@ -53,6 +59,7 @@ from banktwin.domain.payloads.loan import (
     LoanSubmitted,
 )
 from banktwin.domain.payloads.operations import (
+    ModelDriftMeasured,
     OperationalAlertFired,
     OperationalAlertResolved,
 )
@@ -91,6 +98,10 @@ _SPECS = (
     EventSpec("customer.login", CustomerLogin, SubjectKind.CUSTOMER, version=2),
     EventSpec("customer.device_seen", CustomerDeviceSeen, SubjectKind.CUSTOMER),
     EventSpec("credit.score_received", CreditScoreReceived, SubjectKind.CUSTOMER),
+    EventSpec("credit.payment_missed", CreditPaymentMissed, SubjectKind.CUSTOMER),
+    EventSpec("credit.payment_made", CreditPaymentMade, SubjectKind.CUSTOMER),
+    EventSpec("credit.defaulted", CreditDefaulted, SubjectKind.CUSTOMER),
+    EventSpec("credit.charged_off", CreditChargedOff, SubjectKind.CUSTOMER),
     EventSpec("account.opened", AccountOpened, SubjectKind.CUSTOMER),
     EventSpec("account.balance_changed", AccountBalanceChanged, SubjectKind.CUSTOMER),
     EventSpec("account.status_changed", AccountStatusChanged, SubjectKind.CUSTOMER),
@@ -118,6 +129,9 @@ _SPECS = (
     ),
     EventSpec(
         "ops.alert_resolved", OperationalAlertResolved, SubjectKind.OPERATIONS, projector_only=True
+    ),
+    EventSpec(
+        "model.drift_measured", ModelDriftMeasured, SubjectKind.OPERATIONS, projector_only=True
     ),
 )
 

@@ -8,6 +8,7 @@ in [0, 1]. ROC AUC and average precision are the fraud engine's plain-numpy ones
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -17,16 +18,26 @@ from banktwin.fraud.metrics import average_precision, roc_auc
 CALIBRATION_BINS = 10
 
 
-def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+def stratified_folds(
+    labels: np.ndarray, folds: int, seed: int, groups: Sequence[str] | None = None
+) -> np.ndarray:
     """Each row's fold, ``0 … folds-1``: the rows of each class shuffled (by ``seed``) and dealt
     out in turn, so every fold holds the same share of positives, give or take one row.
 
+    With ``groups``, whole groups are dealt instead (a group is positive when any of its rows
+    is), so no group is split between folds.
+
     Raises:
-        ValueError: fewer than 2 folds, or a class with fewer rows than folds.
+        ValueError: fewer than 2 folds, or a class with fewer rows (groups) than folds.
     """
     y = np.asarray(labels, dtype=bool)
     if folds < 2:
         raise ValueError(f"folds: at least 2, not {folds}")
+    if groups is not None:
+        names, index = np.unique(np.asarray(groups, dtype=object), return_inverse=True)
+        positive = np.zeros(len(names), dtype=bool)
+        np.logical_or.at(positive, index, y)
+        return stratified_folds(positive, folds, seed)[index]
     rng = np.random.default_rng(seed)
     out = np.empty(y.size, dtype=np.int64)
     offset = 0

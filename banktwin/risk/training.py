@@ -159,6 +159,7 @@ def train_risk_model(
     config: RiskTrainingConfig = RiskTrainingConfig(),
     progress: TrainingProgress | None = None,
     window: tuple[datetime, datetime] | None = None,
+    groups: Sequence[str] | None = None,
 ) -> RiskTrainingResult:
     """Train the risk model on ``table`` (see the module).
 
@@ -171,6 +172,8 @@ def train_risk_model(
         progress: told each fold done (``(candidate, folds done, folds)``, then
             ``("final model", 0|1, 1)``).
         window: the time span of the rows (timezone-aware); default: the moment of training.
+        groups: one group per row, kept whole within a fold (a customer's rows at several
+            as-of dates are alike: split between folds, they would flatter the figures).
 
     Raises:
         ValueError: the config cannot work, the lengths differ, a class has fewer than
@@ -199,7 +202,9 @@ def train_risk_model(
         reasons = "; ".join(f"{n}: {r}" for n, r in schema.ignored) or "the table has no column"
         raise ValueError(f"no usable feature column ({reasons})")
     columns = feature_columns(table, schema.features)
-    folds = stratified_folds(y, config.folds, config.seed)
+    if groups is not None and len(groups) != len(table):
+        raise ValueError(f"{len(table)} rows but {len(groups)} groups")
+    folds = stratified_folds(y, config.folds, config.seed, groups)
     report: TrainingProgress = progress or _silent
 
     raw: dict[str, np.ndarray] = {}

@@ -1,7 +1,9 @@
-"""The simulator's answer key: which events belong to an injected fraud scenario.
+"""The simulator's answer key: which events belong to an injected fraud scenario, and each
+customer's latent credit quality.
 
 Labels never travel in events; they are written here (a SQLite file) so a fraud engine
-watching the events can be scored afterwards.
+watching the events can be scored afterwards, and a risk model compared with the quality its
+defaults were drawn from.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ class ScenarioInstance:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class CreditQuality:
+    """A customer's latent credit quality (higher is better; see
+    :mod:`banktwin.sim.credit_quality`): all of it, and the part the twin can see."""
+
+    customer_id: str
+    quality: float
+    observable: float
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS fraud_labels (
     event_id TEXT PRIMARY KEY,
@@ -75,6 +87,11 @@ CREATE TABLE IF NOT EXISTS fraud_scenarios (
     customer_id TEXT NOT NULL,
     started_at TEXT NOT NULL,
     detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credit_quality (
+    customer_id TEXT PRIMARY KEY,
+    quality REAL NOT NULL,
+    observable REAL NOT NULL
 );
 """
 _LABEL_COLUMNS = (
@@ -136,6 +153,26 @@ class GroundTruthStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def record_credit_quality(self, qualities: Sequence[CreditQuality]) -> None:
+        """Store each customer's latent credit quality (the same customer again replaces it)."""
+        with sqlite_errors("write credit qualities"):
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO credit_quality VALUES (?,?,?)",
+                    [(q.customer_id, q.quality, q.observable) for q in qualities],
+                )
+            except sqlite3.Error:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def credit_quality(self) -> dict[str, CreditQuality]:
+        """Every customer's latent credit quality, by customer id."""
+        with sqlite_errors("read credit qualities"):
+            rows = self._conn.execute("SELECT * FROM credit_quality").fetchall()
+        return {r[0]: CreditQuality(r[0], r[1], r[2]) for r in rows}
 
     def labels(
         self, scenario: Scenario | str | None = None, role: LabelRole | str | None = None

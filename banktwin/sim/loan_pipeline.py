@@ -8,6 +8,7 @@ stages finish in time and roughly one in six runs late, as in a real back office
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from random import Random
 
@@ -48,6 +49,9 @@ MEDIAN_SHARE_OF_SLA = 0.55
 SLA_SPREAD = 0.6
 MIN_SCORE = 580
 
+PaidOut = Callable[[SimCustomer, LoanProduct, int, int, str, int], None]
+"""Told of each loan paid out: customer, product, cents, months, application id, instant."""
+
 
 def stage_hours(rng: Random, stage: LoanStage) -> float:
     """How long an application stays in ``stage``: a log-normal share of the stage's SLA
@@ -66,15 +70,19 @@ class Application:
     amount: int
     """Cents."""
     score: int | None = None
+    term_months: int = 12
 
 
 class LoanPipeline:
     """Submits applications and walks them through the stages."""
 
-    def __init__(self, ctx: SimContext, bureau: CreditBureau) -> None:
+    def __init__(
+        self, ctx: SimContext, bureau: CreditBureau, paid_out: PaidOut | None = None
+    ) -> None:
         self._ctx = ctx
         self._rng = ctx.rng
         self._bureau = bureau
+        self._paid_out = paid_out
 
     def _after(self, at: int, stage: LoanStage) -> int:
         return at + max(round(stage_hours(self._rng, stage) * HOUR), MINUTE)
@@ -101,13 +109,16 @@ class LoanPipeline:
         amount = max(round(major / 500) * 500, 500) * 100
         branches = self._ctx.bank.branches_by_country.get(customer.country.code, ())
         channel = rng.choice(("online", "mobile", "branch" if branches else "online"))
-        application = Application(self._ctx.ids.loan_application(), customer, product, amount)
+        term = round(rng.randint(min_term, max_term) / 12) * 12 or 12
+        application = Application(
+            self._ctx.ids.loan_application(), customer, product, amount, term_months=term
+        )
         payload = LoanSubmitted(
             customer_id=customer.customer_id,
             product=product,
             amount=money(amount),
             currency=customer.currency,
-            term_months=round(rng.randint(min_term, max_term) / 12) * 12 or 12,
+            term_months=term,
             channel=channel,
             **({"branch_id": rng.choice(branches).branch_id} if channel == "branch" else {}),
         )
@@ -162,6 +173,15 @@ class LoanPipeline:
         stage = LoanStageChanged(stage=LoanStage.DISBURSED)
         self._ctx.emitter.emit(stage, application.application_id, at)
         customer = application.customer
+        if self._paid_out is not None:
+            self._paid_out(
+                customer,
+                application.product,
+                application.amount,
+                application.term_months,
+                application.application_id,
+                at,
+            )
         checking = customer.account_of(AccountType.CHECKING)
         if application.product in PAID_TO_CUSTOMER and checking is not None:
             self._ctx.ledger.post(

@@ -8,6 +8,7 @@ These events are dated before the window and come out first, in time order, so a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -101,9 +102,9 @@ def branch_history(ctx: SimContext, branch: SimBranch) -> list[PastEvent]:
     return []
 
 
-def emit_history(ctx: SimContext, bureau: CreditBureau) -> None:
-    """Emit the whole past, in time order."""
-    past: list[PastEvent] = []
+def emit_history(ctx: SimContext, bureau: CreditBureau, more: Iterable[PastEvent] = ()) -> None:
+    """Emit the whole past, in time order, with ``more`` of it (the loans' servicing)."""
+    past: list[PastEvent] = list(more)
     for customer in ctx.bank.customers:
         past.extend(customer_history(ctx, customer, bureau))
     for branch in ctx.bank.branches:

@@ -30,6 +30,7 @@ from banktwin.sim.ground_truth import GroundTruthStore, Scenario
 from banktwin.sim.identifiers import RunIds
 from banktwin.sim.ledger import Ledger
 from banktwin.sim.loan_pipeline import LoanPipeline
+from banktwin.sim.loan_servicing import LoanServicing
 from banktwin.sim.money_movements import MoneyMovements
 from banktwin.sim.registration import emit_history
 from banktwin.sim.scheduler import Scheduler
@@ -202,7 +203,9 @@ class Simulation:
         # the twin holds (only the opening ones), so it books none.
         movements = MoneyMovements(ctx, books_interest=run_key is None)
         bureau = CreditBureau(ctx)
-        loans, branches = LoanPipeline(ctx, bureau), BranchOperations(ctx)
+        servicing = LoanServicing(ctx)
+        loans = LoanPipeline(ctx, bureau, servicing.open_facility)
+        branches = BranchOperations(ctx)
         fraud = FraudInjector(ctx, spending, banking)
         activity = CustomerActivity(
             ctx,
@@ -218,10 +221,13 @@ class Simulation:
             fraud=fraud.inject,
             fraud_share=config.fraud_rate / AVERAGE_FRAUD_TRANSACTIONS,
         )
-        emit_history(ctx, bureau)
+        emit_history(ctx, bureau, servicing.history())
+        if self._truth is not None:
+            self._truth.record_credit_quality(servicing.qualities())
         for customer in self.bank.customers:
             movements.start(customer, start)
             bureau.start(customer, start)
+        servicing.start()
         for branch in self.bank.branches:
             branches.start(branch, start)
         activity.start(start)

@@ -57,6 +57,10 @@ def test_a_compromised_card_sent_through_the_api_raises_an_alert(tmp_path: Path)
         clients=CLIENTS,
         consumer_processes=0,
         fraud_model_refresh_s=1.0,
+        # The pipeline is under test here, not the model's quality (docs/fraud.md measures
+        # that): at the default 0.5 the card's best-scored debit sat at 0.52, and a change of
+        # the simulator's other activity moved it to 0.499. At 0.4 three of its six alert.
+        fraud_alert_threshold=0.4,
     )
     truth = GroundTruthStore(tmp_path / "truth.db")
     sim = Simulation(SimConfig(customers=300, seed=11, history_days=40), truth)

@@ -16,15 +16,17 @@ from tests.factories import new_id, registered
 def test_every_consumer_is_built_and_the_selected_ones_run(tmp_path: Path) -> None:
     runtime = Runtime(Settings(data_dir=tmp_path, consumers="kpis"))
     try:
-        assert set(runtime.consumers) == {"twin", "kpis", "fraud"}
+        assert set(runtime.consumers) == {"twin", "kpis", "fraud", "risk"}
         assert [c.name for c in runtime.running_here()] == ["kpis"]
     finally:
         runtime.close()
 
 
 def test_an_unknown_consumer_is_refused_naming_the_setting(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match=r"BANKTWIN_CONSUMERS.*'risk'.*twin, kpis, fraud"):
-        Runtime(Settings(data_dir=tmp_path, consumers="twin,risk"))
+    with pytest.raises(
+        ConfigurationError, match=r"BANKTWIN_CONSUMERS.*'drift'.*twin, kpis, fraud, risk"
+    ):
+        Runtime(Settings(data_dir=tmp_path, consumers="twin,drift"))
 
 
 def test_a_server_runs_consumers_in_one_process_per_core_at_most_one_per_partition(

@@ -40,6 +40,35 @@ EVERY_FIELD: dict[str, dict[str, Any]] = {
     },
     "customer.device_seen": {"deviceId": "dev_1", "platform": "ios", "model": "15"},
     "credit.score_received": {"score": 712, "bureau": "B", "reportId": "r1", "delinquencies": 1},
+    "credit.payment_missed": {
+        "facilityId": "ACC2",
+        "amountDue": "310.4",
+        "currency": "EUR",
+        "daysPastDue": 31,
+        "product": "personal",
+    },
+    "credit.payment_made": {
+        "facilityId": "ACC2",
+        "amount": "620.8",
+        "currency": "EUR",
+        "late": True,
+        "daysPastDue": 0,
+        "product": "personal",
+    },
+    "credit.defaulted": {
+        "facilityId": "ACC2",
+        "outstanding": "9310.5",
+        "currency": "EUR",
+        "daysPastDue": 90,
+        "product": "auto",
+    },
+    "credit.charged_off": {
+        "facilityId": "ACC2",
+        "amount": "9310.5",
+        "currency": "EUR",
+        "daysPastDue": 150,
+        "product": "mortgage",
+    },
     "account.opened": {
         "accountId": "ACC1",
         "type": "savings",
@@ -142,6 +171,18 @@ EVERY_FIELD: dict[str, dict[str, Any]] = {
         "since": "2026-11-30T12:00:00+01:00",
     },
     "ops.alert_resolved": {"rule": "ingestion_lag", "key": "twin", "value": 3},
+    "model.drift_measured": {
+        "modelName": "RiskScore",
+        "modelVersion": "RiskScore/2",
+        "day": "2026-03-01",
+        "rows": 1800,
+        "scorePsi": 0.03,
+        "worstInput": "outflow_90d",
+        "worstPsi": 0.14,
+        "features": {"outflow_90d": 0.14, "liquid_balance": 0.02},
+        "threshold": 0.1,
+        "drifted": True,
+    },
 }
 
 

@@ -137,10 +137,14 @@ def test_the_estimate_is_close_to_the_real_count(backfill: Backfill) -> None:
 def test_every_customer_and_branch_event_kind_occurs(backfill: Backfill) -> None:
     made = {e.type for e in backfill.events}
     engine_facts = {"risk.score_updated", "fraud.alert_raised", "fraud.alert_status_changed"}
-    operations = {"ops.alert_fired", "ops.alert_resolved"}  # the alert evaluator's
+    # the alert evaluator's, and the risk engine's drift
+    operations = {"ops.alert_fired", "ops.alert_resolved", "model.drift_measured"}
     not_generated = {"loan.sla_breached", *engine_facts, *operations}
+    # At believable rates a 100-customer bank rarely sees a loan default or charge-off:
+    # test_loan_servicing.py finds them in a demo-size bank.
+    rare = {"credit.defaulted", "credit.charged_off"}
 
-    assert made == set(EVENT_TYPES) - not_generated
+    assert set(EVENT_TYPES) - not_generated - rare <= made <= set(EVENT_TYPES) - not_generated
 
 
 def test_logins_are_current_with_every_outcome_and_a_way_in_that_fits_the_channel(
