@@ -9,9 +9,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 import uvicorn
 from rich.console import Console
+from rich.progress import TaskID
 
 from banktwin.api.app import create_app
 from banktwin.api.auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SCOPES, Authority
@@ -27,6 +29,8 @@ from banktwin.log.port import EventLog
 from banktwin.progress import event_progress
 from banktwin.projector.replay import catch_up_consumers
 from banktwin.registry import CHAMPION, open_model_registry
+from banktwin.registry.port import RISK_MODEL
+from banktwin.risk.names import RISK_CONSUMER
 from banktwin.runtime import Runtime
 from banktwin.sim import GroundTruthStore, SimConfig, Simulation, run_backfill, run_live
 from banktwin.sim.backfill_estimate import estimate_backfill_events
@@ -101,6 +105,58 @@ def prepare_fraud_engine(runtime: Runtime, console: Console) -> None:
     engine.snapshot_now(history.end)
 
 
+def prepare_risk_engine(runtime: Runtime, console: Console) -> None:
+    """Train a first risk model on the backfilled history (the twin's leak-free table), make
+    it the champion, and score every customer once as of the history's end: the engine folded
+    the history without a model, so without this no one would have a score until their next
+    event."""
+    if RISK_CONSUMER not in runtime.selected:
+        return
+    from banktwin.risk.engine import RiskEngine
+    from banktwin.risk.twin_training import NotEnoughLossesError, train_and_release
+
+    settings = runtime.settings
+    tasks: dict[str, TaskID] = {}
+    try:
+        with event_progress() as progress:
+
+            def table(task: str, done: int, total: int | None) -> None:
+                if task not in tasks:
+                    title = "risk: folding the log" if task == "events" else "risk: table rows"
+                    tasks[task] = progress.add_task(title, total=total)
+                progress.update(tasks[task], completed=done, total=total)
+
+            def folds(task: str, done: int, total: int) -> None:
+                if task not in tasks:
+                    title = "final model" if task == "final model" else f"cross-validating {task}"
+                    tasks[task] = progress.add_task(f"risk: {title}", total=total)
+                progress.update(tasks[task], completed=done, total=total)
+
+            training, release = train_and_release(
+                runtime.log,
+                partial(open_model_registry, settings),
+                table_progress=table,
+                progress=folds,
+            )
+        figures = training.trained.metrics
+        console.print(
+            f"risk model {RISK_MODEL}/{release.version.version} ({training.trained.kind}) is the "
+            f"champion: cross-validated ROC AUC {figures['cv_roc_auc_mean']:.3f} on "
+            f"{len(training.twin.labels):,} customer-weeks ({training.twin.positives:,} losses)"
+        )
+    except NotEnoughLossesError as exc:
+        console.print(f"[yellow]no risk model yet[/] ({exc})")
+        return
+    except BanktwinError as exc:  # the registry cannot be reached or written
+        console.print(f"[yellow]the risk model could not be registered[/] ({exc})")
+        return
+    engine = runtime.consumers[RISK_CONSUMER].engine
+    assert isinstance(engine, RiskEngine)
+    with console.status("scoring every customer's risk…"):
+        scored = engine.score_everyone()
+    console.print(f"scored {scored:,} customers' risk")
+
+
 def run_demo(
     settings: Settings,
     sim_config: SimConfig,
@@ -115,7 +171,8 @@ def run_demo(
     try:
         sim = Simulation(sim_config, truth)
         sink = LogSink(runtime.log, runtime.notify_consumers)
-        if sum(runtime.log.end_offsets().values()) == 0:
+        first_run = sum(runtime.log.end_offsets().values()) == 0
+        if first_run:
             console.print(
                 f"Generating a bank of {sim_config.customers:,} customers and "
                 f"{sim_config.history_days} days of history (seed {sim_config.seed})…"
@@ -126,6 +183,8 @@ def run_demo(
             console.print(f"Continuing the bank already in {settings.data_dir}.")
             sim.resume(datetime.now(UTC))
         project_backlog(runtime, console)
+        if first_run:
+            prepare_risk_engine(runtime, console)
         _serve_with_live_activity(settings, runtime, sim, sink, rate, duration, console)
     finally:
         runtime.close()

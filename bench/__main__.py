@@ -1,7 +1,7 @@
 """Run the benchmarks, print one JSON document, keep it in ``bench/results/``.
 
 python -m bench [--events 300000] [--replay-events 1000000]
-                [--only ingest,http,replay,http_ingest,freshness,size_sweep,fraud]
+                [--only ingest,http,replay,http_ingest,freshness,size_sweep,fraud,risk]
                 [--sizes 2000,20000,100000]
 """
 
@@ -23,7 +23,16 @@ from rich.console import Console
 from banktwin.adapters import open_event_log, open_state_store
 from banktwin.config import load_settings
 from banktwin.projector.projector import Projector
-from bench import fraud_scoring, freshness, http_ingest, http_read, ingest, replay, size_sweep
+from bench import (
+    fraud_scoring,
+    freshness,
+    http_ingest,
+    http_read,
+    ingest,
+    replay,
+    risk_scoring,
+    size_sweep,
+)
 from bench.workload import simulated_events
 
 RESULTS = Path(__file__).parent / "results"
@@ -53,7 +62,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=300_000, help="events for the ingest run")
     parser.add_argument("--replay-events", type=int, default=1_000_000)
     parser.add_argument(
-        "--only", default="ingest,http,replay,http_ingest,freshness,size_sweep,fraud"
+        "--only", default="ingest,http,replay,http_ingest,freshness,size_sweep,fraud,risk"
     )
     parser.add_argument(
         "--sizes",
@@ -98,6 +107,9 @@ def main() -> None:
     if "fraud" in only:
         console.print("fraud: training on a simulated bank, scoring its history and a live stream…")
         results["benchmarks"].append(fraud_scoring.run(simulated_events(args.events)))
+    if "risk" in only:
+        console.print("risk: training on a simulated bank, scoring customers and its history…")
+        results["benchmarks"].append(risk_scoring.run())
     text = json.dumps(results, indent=2)
     print(text)
     RESULTS.mkdir(exist_ok=True)

@@ -27,7 +27,9 @@ from banktwin.api.routers import (
     insights,
     kpis,
     metrics,
+    models,
     operational_alerts,
+    risk,
     streams,
     token,
 )
@@ -56,7 +58,7 @@ TAGS = [
     {"name": "insights", "description": "Risk scores, fraud alerts and bank-wide KPIs."},
     {"name": "events", "description": "Bulk event loads and the event vocabulary."},
     {"name": "operations", "description": "Operational alerts: lag, stalls, alert rate, drift."},
-    {"name": "admin", "description": "Model retraining and its background jobs."},
+    {"name": "admin", "description": "Models: the registered versions, retraining and its jobs."},
     {"name": "auth", "description": "OAuth 2.0 token endpoint."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -141,10 +143,12 @@ def create_app(
             customers.router,
             branches.router,
             insights.router,
+            risk.router,
             fraud_alerts.router,
             kpis.router,
             operational_alerts.router,
             admin.router,
+            models.router,
             events.router,
         )
     ]

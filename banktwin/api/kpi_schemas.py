@@ -79,6 +79,43 @@ class FraudAlertRatePublic(Public):
     )
 
 
+class FraudOutcomesPublic(Public):
+    """What the fraud alerts came to."""
+
+    raised: int = Field(description="Alerts raised, each once.")
+    open: int = Field(description="Still open (open or investigating).")
+    confirmed_fraud: int = Field(description="Settled with the verdict confirmed fraud.")
+    false_positives: int = Field(description="Settled with the verdict false positive.")
+    closed_without_verdict: int = Field(description="Closed with neither verdict.")
+    precision: float | None = Field(
+        description="Precision so far: confirmed fraud over the alerts with a verdict "
+        "(confirmed fraud and false positives); null before the first verdict."
+    )
+    counted_since: str | None = Field(
+        description="The first UTC hour counted in full, for KPIs kept before these counts "
+        "were (`banktwin replay --consumers kpis` counts the whole log); null when counted "
+        "from the first event."
+    )
+
+
+class RiskBucketPublic(Public):
+    from_: float = Field(alias="from", description="The bucket's lowest score (inclusive).")
+    to: float = Field(
+        description="Its highest score (exclusive, but for the last bucket, which holds 1)."
+    )
+    customers: int
+
+
+class RiskScoresPublic(Public):
+    """Customers by their latest risk score."""
+
+    customers: int = Field(description="Customers with a risk score.")
+    buckets: list[RiskBucketPublic] = Field(description="Ten buckets of 0.1, lowest first.")
+    counted_since: str | None = Field(
+        description="As for the outcomes: the first UTC hour counted in full, or null."
+    )
+
+
 class KpisPublic(Public):
     as_of: str = Field(description="When the figures were read (UTC).")
     data_completeness: CompletenessPublic
@@ -99,5 +136,12 @@ class KpisPublic(Public):
     fraud_alert_rate: FraudAlertRatePublic = Field(
         description="Fraud alerts raised in the last full hour against their trailing 7-day "
         "hourly baseline."
+    )
+    fraud_outcomes: FraudOutcomesPublic = Field(
+        description="Fraud alerts raised, still open, confirmed, false positives, and the "
+        "precision so far."
+    )
+    risk_scores: RiskScoresPublic = Field(
+        description="The distribution of the customers' latest risk scores."
     )
     lag: int = Field(description="Events logged that the KPIs do not count yet.")

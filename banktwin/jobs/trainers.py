@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from banktwin.config import Settings
 from banktwin.jobs.fraud_trainer import FraudScoreTrainer
+from banktwin.jobs.risk_trainer import RiskScoreTrainer
 from banktwin.jobs.trainer import Trainer
 from banktwin.log.port import EventLog
-from banktwin.registry.port import FRAUD_MODEL
+from banktwin.registry.port import FRAUD_MODEL, RISK_MODEL
 
 
 def model_trainers(settings: Settings, log: EventLog) -> dict[str, Trainer]:
     """The trainers of this deployment's models, training on ``log``'s history."""
     return {
         FRAUD_MODEL: FraudScoreTrainer(settings, log),
+        RISK_MODEL: RiskScoreTrainer(settings, log),
     }

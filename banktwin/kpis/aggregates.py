@@ -12,13 +12,18 @@ adds the partitions up. What is kept, per partition:
 - **fraud alerts raised per hour** by severity, by the time the alert was raised, each alert
   once however often it is raised (the fraud-alert rate and its baseline, ``kpis/alert_rate.py``);
 - **history**: the totals each time the watermark (the latest occurrence time seen) leaves an
-  hour, so the dashboard can draw completeness and open alerts over time.
+  hour, so the dashboard can draw completeness and open alerts over time;
+- **fraud-alert outcomes** (raised, confirmed fraud, false positives, closed without a
+  verdict) and **the risk-score distribution** (customers by their latest score, in buckets of
+  0.1), kept in the totals from each alert's state and each customer's latest score
+  (``kpis/outcomes.py``).
 
 The totals, transactions per hour and alerts raised per hour are the same in any order of
 arrival, as the twin is (each customer's facts keep the time of each profile fact's last write;
 an alert is open from its raise until settled, whichever arrives first, and counted raised in
-the hour of its earliest raise); events per minute and the history are by arrival
-(docs/events.md, "Arrival order").
+the hour of its earliest raise; its verdict is its newest; a customer's latest risk score is
+the newest); events per minute and the history are by arrival (docs/events.md, "Arrival
+order").
 """
 
 from __future__ import annotations
@@ -37,9 +42,24 @@ from banktwin.domain.completeness import (
 )
 from banktwin.domain.events import Event, SubjectKind
 from banktwin.domain.payloads.account import TransactionPosted
-from banktwin.domain.payloads.insight import FraudAlertRaised, FraudAlertStatusChanged
+from banktwin.domain.payloads.insight import (
+    FraudAlertRaised,
+    FraudAlertStatusChanged,
+    RiskScoreUpdated,
+)
+from banktwin.kpis.outcomes import (
+    OPEN,
+    RISK_BUCKETS,
+    VERDICTS,
+    RiskMark,
+    outcome_of,
+    replaces_risk,
+    replaces_verdict,
+    risk_bucket,
+)
 
 ALERT_EVENT_TYPES = frozenset({"fraud.alert_raised", "fraud.alert_status_changed"})
+RISK_EVENT_TYPE = "risk.score_updated"
 SEVERITIES = ("low", "medium", "high", "critical")
 
 
@@ -94,6 +114,15 @@ class Totals:
     """The first hour whose raised alerts this partition counted in full: ``""`` when it
     counted them from its first event; the hour after its watermark when its KPIs were kept
     before alerts raised per hour were (until ``banktwin replay --consumers kpis``)."""
+    alerts_raised: int = 0
+    """Alerts raised, each once (those whose outcomes are counted)."""
+    outcomes: dict[str, int] = field(default_factory=dict)
+    """Settled alerts by outcome: confirmed fraud, false positive, closed without a verdict."""
+    risk_buckets: list[int] = field(default_factory=lambda: [0] * RISK_BUCKETS)
+    """Customers by the bucket of their latest risk score."""
+    outcomes_since: str = ""
+    """As ``raised_since``, for the alerts' outcomes and the risk scores: ``""`` when counted
+    from the first event; the hour after the watermark for KPIs kept before they were."""
 
     def copy(self) -> Totals:
         return Totals(
@@ -105,6 +134,10 @@ class Totals:
             dict(self.open_alerts),
             self.watermark,
             self.raised_since,
+            self.alerts_raised,
+            dict(self.outcomes),
+            list(self.risk_buckets),
+            self.outcomes_since,
         )
 
 
@@ -137,6 +170,17 @@ class AlertState:
     raised_hour: str | None = None
     """The hour of its earliest raise seen, which it is counted raised in; ``None``: not raised
     yet, or raised before alerts raised per hour were kept (not in the hourly counts)."""
+    verdict: str | None = None
+    """Its newest verdict (``confirmed_fraud`` or ``false_positive``), if any."""
+    verdict_at: datetime | None = None
+    counted: bool = True
+    """Whether its outcome is in the totals' outcomes: not for an alert raised before they
+    were kept (its verdict is unknown)."""
+
+    @property
+    def outcome(self) -> str | None:
+        """Open, its verdict, or closed (``None``: not raised yet, or not counted)."""
+        return outcome_of(self.severity, self.open, self.verdict) if self.counted else None
 
 
 TransactionKey = tuple[str, str, str]
@@ -164,6 +208,8 @@ class PartitionKpis:
     customers: dict[str, CustomerFacts | None] = field(default_factory=dict)
     """Known facts per customer id (see ``domain/completeness.py``)."""
     alerts: dict[str, AlertState | None] = field(default_factory=dict)
+    risk: dict[str, RiskMark | None] = field(default_factory=dict)
+    """Each customer's latest risk score (``None``: none stored)."""
     events_per_minute: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
     """Events counted since the last commit (added to what is stored when committed)."""
     transactions_per_hour: dict[str, dict[TransactionKey, TransactionSums]] = field(
@@ -176,7 +222,8 @@ class PartitionKpis:
     history: dict[str, Snapshot] = field(default_factory=dict)
     """Snapshots taken in this batch, by hour."""
     changed: set[str] = field(default_factory=set)
-    """Which customers and alerts changed (``customer/…``, ``alert/…``)."""
+    """Which customers, alerts and risk scores changed (``customer/…``, ``alert/…``,
+    ``risk/…``)."""
     _keys: _KeyCache = field(default_factory=_KeyCache)
 
     def count(self, event: Event) -> None:
@@ -196,6 +243,8 @@ class PartitionKpis:
             self._count_transaction(event)
         elif kind in ALERT_EVENT_TYPES:
             self._count_alert(event)
+        elif kind == RISK_EVENT_TYPE:
+            self._count_risk(event)
 
     def _advance_watermark(self, occurred: datetime) -> None:
         totals = self.totals
@@ -254,24 +303,69 @@ class PartitionKpis:
                 self._recount_raise(p.alert_id, alert, hour)  # raised before: counted once
                 return
             severity = p.severity.value
-            is_open = alert is None or alert.open
-            self.alerts[p.alert_id] = AlertState(severity, is_open, hour)
+            raised = (
+                AlertState(severity, True, hour)
+                if alert is None
+                else AlertState(severity, alert.open, hour, alert.verdict, alert.verdict_at)
+            )
+            self.alerts[p.alert_id] = raised
             self._count_raised(hour, severity, 1)
-            if is_open:
+            if raised.open:
                 open_alerts = self.totals.open_alerts
                 open_alerts[severity] = open_alerts.get(severity, 0) + 1
+            self._count_outcome(None, raised.outcome)
             self.changed.add(f"alert/{p.alert_id}")
             return
-        if p.status.is_open or (alert is not None and not alert.open):
-            return  # settled already (final), or still open
+        if p.status.is_open:
+            return  # still open: the counts do not tell open statuses apart
         if alert is None:  # settled before its raise arrived: the raise lands settled
-            self.alerts[p.alert_id] = AlertState(None, open=False)
-        else:
+            alert = self.alerts[p.alert_id] = AlertState(None, open=False)
+            self.changed.add(f"alert/{p.alert_id}")
+        before = alert.outcome
+        if alert.open:  # settling is final
             alert.open = False
             if alert.severity is not None:
                 open_alerts = self.totals.open_alerts
                 open_alerts[alert.severity] = open_alerts.get(alert.severity, 0) - 1
-        self.changed.add(f"alert/{p.alert_id}")
+            self.changed.add(f"alert/{p.alert_id}")
+        status, at = p.status.value, event.occurred_at
+        if status in VERDICTS and replaces_verdict(status, at, alert.verdict, alert.verdict_at):
+            alert.verdict, alert.verdict_at = status, at
+            self.changed.add(f"alert/{p.alert_id}")
+        self._count_outcome(before, alert.outcome)
+
+    def _count_outcome(self, before: str | None, after: str | None) -> None:
+        """Move an alert from one outcome to another in the totals (open alerts are counted
+        by severity elsewhere)."""
+        if before == after:
+            return
+        totals = self.totals
+        if before is None:
+            totals.alerts_raised += 1
+        elif before != OPEN:
+            left = totals.outcomes.get(before, 0) - 1
+            if left:
+                totals.outcomes[before] = left
+            else:  # no zeros kept: the totals are the same whatever the order
+                del totals.outcomes[before]
+        if after is not None and after != OPEN:
+            totals.outcomes[after] = totals.outcomes.get(after, 0) + 1
+
+    def _count_risk(self, event: Event) -> None:
+        """The customer's latest risk score, in its bucket (moved from the one it replaces)."""
+        p = event.payload
+        assert isinstance(p, RiskScoreUpdated)
+        customer = event.subject_id
+        known = self.risk.get(customer)
+        mark = RiskMark(p.score, event.occurred_at, p.score_id)
+        if not replaces_risk(mark, known):
+            return
+        buckets = self.totals.risk_buckets
+        if known is not None:
+            buckets[risk_bucket(known.score)] -= 1
+        buckets[risk_bucket(mark.score)] += 1
+        self.risk[customer] = mark
+        self.changed.add(f"risk/{customer}")
 
     def _recount_raise(self, alert_id: str, alert: AlertState, hour: str) -> None:
         """A repeated raise: the alert moves to its hour if it is earlier than the one it is
@@ -296,12 +390,14 @@ class PartitionKpis:
             self.history[hour_of(mark)] = Snapshot.of(self.totals)
 
 
-def keys_needed(event: Event) -> tuple[str | None, str | None]:
-    """The customer and alert whose stored state folding ``event`` reads, if any."""
+def keys_needed(event: Event) -> tuple[str | None, str | None, str | None]:
+    """The customer, alert and customer's risk score whose stored state folding ``event``
+    reads, if any (the customer's id for the last)."""
     customer = event.subject_id if event.subject_kind is SubjectKind.CUSTOMER else None
     alert = None
     if event.type in ALERT_EVENT_TYPES:
         payload = event.payload
         assert isinstance(payload, FraudAlertRaised | FraudAlertStatusChanged)
         alert = payload.alert_id
-    return customer, alert
+    risk = event.subject_id if event.type == RISK_EVENT_TYPE else None
+    return customer, alert, risk

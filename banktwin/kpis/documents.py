@@ -6,12 +6,16 @@ writer of its keys and a reader scans each partition's range and adds them up.
 Documents written before alerts raised per hour were kept still read: totals without
 ``raisedSince`` (their partition counts raises from the hour after its watermark) and alerts
 as ``[severity, open]`` (not in the hourly counts). A build older than that cannot read an
-alert stored as ``[severity, open, hour]``.
+alert stored as ``[severity, open, hour]``. Likewise, totals written before the alerts'
+outcomes and the risk scores were counted read with none counted, from the hour after their
+watermark (``outcomesSince``), and an alert raised by then (``[severity, open, hour]``) is
+left out of the outcomes; a build older than that cannot read an alert stored as
+``[severity, open, hour, verdict, verdictAt]``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import msgspec
@@ -25,6 +29,7 @@ from banktwin.kpis.aggregates import (
     TransactionSums,
     hour_of,
 )
+from banktwin.kpis.outcomes import RISK_BUCKETS, RiskMark
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
 _decode = msgspec.json.decode
@@ -36,6 +41,9 @@ EVENTS = "events/"
 TRANSACTIONS = "transactions/"
 HISTORY = "history/"
 RAISED = "raised/"
+RISK = "risk/"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def key(partition: int, name: str) -> str:
@@ -60,6 +68,10 @@ def encode_totals(t: Totals) -> bytes:
             "openAlerts": t.open_alerts,
             "watermark": t.watermark,
             "raisedSince": t.raised_since,
+            "alertsRaised": t.alerts_raised,
+            "outcomes": t.outcomes,
+            "riskBuckets": t.risk_buckets,
+            "outcomesSince": t.outcomes_since,
         }
     )
 
@@ -69,9 +81,13 @@ def decode_totals(raw: bytes | None) -> Totals:
         return Totals()
     doc = _decode(raw)
     mark = None if doc["watermark"] is None else datetime.fromisoformat(doc["watermark"])
+    next_hour = "" if mark is None else hour_of(mark + timedelta(hours=1))
     raised_since = doc.get("raisedSince")
     if raised_since is None:  # kept before alerts raised were: counted from the next hour
-        raised_since = "" if mark is None else hour_of(mark + timedelta(hours=1))
+        raised_since = next_hour
+    outcomes_since = doc.get("outcomesSince")
+    if outcomes_since is None:  # kept before outcomes and risk scores were: likewise
+        outcomes_since = next_hour
     return Totals(
         doc["customers"],
         doc["facts"],
@@ -81,6 +97,10 @@ def decode_totals(raw: bytes | None) -> Totals:
         doc["openAlerts"],
         mark,
         raised_since,
+        doc.get("alertsRaised", 0),
+        doc.get("outcomes", {}),
+        doc.get("riskBuckets", [0] * RISK_BUCKETS),
+        outcomes_since,
     )
 
 
@@ -126,18 +146,46 @@ def decode_facts(raw: bytes) -> CustomerFacts:
 
 
 def encode_alert(a: AlertState) -> bytes:
-    """``[severity, open, hour]``, or ``[severity, open]`` while it has no raise hour (as
-    stored before raise hours were kept)."""
+    """``[severity, open, hour, verdict, verdictAt]`` (the verdict's time in epoch
+    microseconds); an alert left out of the outcomes as stored before they were counted:
+    ``[severity, open, hour]``, or ``[severity, open]`` while it has no raise hour."""
+    if a.counted:
+        at = None if a.verdict_at is None else _micros(a.verdict_at)
+        return _encoder.encode([a.severity, a.open, a.raised_hour, a.verdict, at])
     if a.raised_hour is None:
         return _encoder.encode([a.severity, a.open])
     return _encoder.encode([a.severity, a.open, a.raised_hour])
 
 
 def decode_alert(raw: bytes) -> AlertState:
-    """``[severity, open, hour]`` or ``[severity, open]``; a ``null`` severity is an alert
-    settled before its raise arrived."""
-    severity, is_open, *hour = _decode(raw)
-    return AlertState(severity, is_open, hour[0] if hour else None)
+    """Any of :func:`encode_alert`'s forms; a ``null`` severity is an alert settled before its
+    raise arrived. A raised alert of the shorter forms was raised before outcomes were
+    counted: its outcome is left out (an unraised one has counted nothing yet)."""
+    severity, is_open, *rest = _decode(raw)
+    if len(rest) == 3:
+        hour, verdict, at = rest
+        return AlertState(severity, is_open, hour, verdict, _from_micros(at))
+    return AlertState(severity, is_open, rest[0] if rest else None, counted=severity is None)
+
+
+def encode_risk(mark: RiskMark) -> bytes:
+    """A customer's latest risk score: ``[score, scoredAt, scoreId]`` (epoch microseconds)."""
+    return _encoder.encode([mark.score, _micros(mark.at), mark.score_id])
+
+
+def decode_risk(raw: bytes) -> RiskMark:
+    score, at, score_id = _decode(raw)
+    at_time = _from_micros(at)
+    assert at_time is not None
+    return RiskMark(score, at_time, score_id)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _from_micros(micros: int | None) -> datetime | None:
+    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
 
 
 def encode_raised_counts(counts: dict[str, int]) -> bytes:

@@ -32,7 +32,8 @@ class KpiWork:
 
 class KpiEngine:
     """Bank-wide KPIs: data completeness, events per type and source, transactions per
-    channel, open and raised alerts by severity, kept over time."""
+    channel, open and raised alerts by severity, the alerts' outcomes and the customers' risk
+    scores, kept over time."""
 
     def __init__(self, store: KeyValueStore, *, name: str = KPI_CONSUMER) -> None:
         self._store = store
@@ -67,7 +68,7 @@ class KpiEngine:
             kpis = work.partitions.get(partition)
             if kpis is None:
                 wanted[docs.key(partition, docs.TOTALS)] = (partition, "totals", "")
-            customer, alert = keys_needed(logged.event)
+            customer, alert, risk = keys_needed(logged.event)
             if customer is not None and (kpis is None or customer not in kpis.customers):
                 wanted[docs.key(partition, docs.CUSTOMER + customer)] = (
                     partition,
@@ -76,6 +77,8 @@ class KpiEngine:
                 )
             if alert is not None and (kpis is None or alert not in kpis.alerts):
                 wanted[docs.key(partition, docs.ALERT + alert)] = (partition, "alert", alert)
+            if risk is not None and (kpis is None or risk not in kpis.risk):
+                wanted[docs.key(partition, docs.RISK + risk)] = (partition, "risk", risk)
         if not wanted:
             return
         found = self._store.get_many(self._name, list(wanted))
@@ -91,6 +94,8 @@ class KpiEngine:
                 kpis.customers[ident] = None if raw is None else docs.decode_facts(raw)
             elif kind == "alert":
                 kpis.alerts[ident] = None if raw is None else docs.decode_alert(raw)
+            elif kind == "risk":
+                kpis.risk[ident] = None if raw is None else docs.decode_risk(raw)
 
     def commit(self, work: KpiWork, checkpoint: Checkpoint) -> None:
         self._store.commit(checkpoint, self._documents(work))
@@ -141,6 +146,10 @@ class KpiEngine:
                     facts = kpis.customers[ident]
                     assert facts is not None
                     puts[docs.key(p, changed)] = docs.encode_facts(facts)
+                elif kind == "risk":
+                    mark = kpis.risk[ident]
+                    assert mark is not None
+                    puts[docs.key(p, changed)] = docs.encode_risk(mark)
                 else:
                     alert = kpis.alerts[ident]
                     assert alert is not None

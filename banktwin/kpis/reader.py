@@ -18,6 +18,14 @@ from banktwin.kpis.aggregates import (
 )
 from banktwin.kpis.alert_rate import BASELINE_HOURS, FraudAlertRate, fraud_alert_rate
 from banktwin.kpis.engine import KPI_CONSUMER
+from banktwin.kpis.outcomes import (
+    CLOSED,
+    CONFIRMED,
+    FALSE_POSITIVE,
+    RISK_BUCKETS,
+    FraudOutcomes,
+    RiskDistribution,
+)
 from banktwin.store.kv import KeyValueStore
 
 
@@ -78,6 +86,19 @@ class KpiReport:
     transactions_per_hour: list[TransactionSum]
     history: list[HourSample]
     fraud_alert_rate: FraudAlertRate
+    fraud_outcomes: FraudOutcomes
+    risk_scores: RiskDistribution
+
+
+def _outcomes(totals: Totals) -> FraudOutcomes:
+    return FraudOutcomes(
+        raised=totals.alerts_raised,
+        open=sum(totals.open_alerts.values()),
+        confirmed_fraud=totals.outcomes.get(CONFIRMED, 0),
+        false_positives=totals.outcomes.get(FALSE_POSITIVE, 0),
+        closed_without_verdict=totals.outcomes.get(CLOSED, 0),
+        counted_since=totals.outcomes_since or None,
+    )
 
 
 def _with_all_severities(counts: dict[str, int]) -> dict[str, int]:
@@ -110,6 +131,8 @@ class KpiReader:
             transactions_per_hour=self._transactions(since_hour),
             history=self._history(since_hour),
             fraud_alert_rate=self._alert_rate(now, hours, totals.raised_since),
+            fraud_outcomes=_outcomes(totals),
+            risk_scores=RiskDistribution(tuple(totals.risk_buckets), totals.outcomes_since or None),
         )
 
     def fraud_alert_rate(self, now: datetime, *, hours: int = 48) -> FraudAlertRate:
@@ -157,6 +180,12 @@ class KpiReader:
             total.raised_since = max(total.raised_since, t.raised_since)
             for severity, n in t.open_alerts.items():
                 total.open_alerts[severity] = total.open_alerts.get(severity, 0) + n
+            total.alerts_raised += t.alerts_raised
+            for outcome, n in t.outcomes.items():
+                total.outcomes[outcome] = total.outcomes.get(outcome, 0) + n
+            for bucket, n in enumerate(t.risk_buckets[:RISK_BUCKETS]):
+                total.risk_buckets[bucket] += n
+            total.outcomes_since = max(total.outcomes_since, t.outcomes_since)
         return total
 
     def _scan(self, prefix: str, since: str) -> list[tuple[str, bytes]]:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # numpy, pandas and LightGBM load when the command runs, not 
     from banktwin.risk.release import RiskRelease
     from banktwin.risk.tabular import LabelledTable
     from banktwin.risk.training import RiskTrainingConfig, RiskTrainingResult
+    from banktwin.risk.twin_table import TwinTable
 
 train_app = typer.Typer(
     help="Train models on labelled data and register them.",
@@ -146,22 +147,46 @@ def risk(
         Path | None,
         typer.Option("--data-dir", help="Where embedded data lives [BANKTWIN_DATA_DIR]."),
     ] = None,
+    horizon_days: Annotated[
+        float,
+        typer.Option(
+            "--horizon-days",
+            min=1.0,
+            help="Without --data: a row is positive when a loss follows its as-of date within "
+            "this many days (a bank's PD horizon is 365; the demo's 30 days of history fit 14).",
+        ),
+    ] = 14.0,
+    export_features: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-features",
+            help="Without --data: write the twin's leak-free training table (one row per "
+            "customer and as-of date: features, label, customer_id, as_of) as Parquet here, "
+            "and stop (train on it in notebooks/risk_training.ipynb).",
+        ),
+    ] = None,
 ) -> None:
-    """Train the risk model on a labelled table: cross-validate logistic regression and
-    LightGBM, keep the better, calibrate, and register it as a RiskScore version (champion
-    only if it beats the champion on the holdout, or with --force)."""
+    """Train the risk model on a labelled table (--data), or on the twin's own history
+    (features as of weekly dates, labels from later losses): cross-validate logistic
+    regression and LightGBM, keep the better, calibrate, and register it as a RiskScore
+    version (champion only if it beats the champion on the holdout, or with --force)."""
     from banktwin.config import load_settings
     from banktwin.risk.training import RiskTrainingConfig
     from banktwin.risk.training_report import print_report, report_document, write_out_of_fold
 
     if data is None:
-        raise _fail(
-            "--data: give the labelled table to train on (.csv, .csv.gz or .parquet); training "
-            "from the twin's own event log is not available yet"
-        )
-    if label is None:
+        for option, given in (("--label", label), ("--id", id_column), ("--time", time_column)):
+            if given is not None:
+                raise _fail(f"{option}: only with --data (the twin's table has its own)")
+    elif export_features is not None:
+        raise _fail("--export-features: writes the twin's table; leave out --data")
+    elif label is None:
         raise _fail("--label: name the table's label column (whether the loss event happened)")
-    for option, path in (("--json", json_out), ("--oof", oof_out)):
+    for option, path in (
+        ("--json", json_out),
+        ("--oof", oof_out),
+        ("--export-features", export_features),
+    ):
         if path is not None and not path.parent.is_dir():
             raise _fail(f"{option}: no such directory: {path.parent}")
     config = RiskTrainingConfig(
@@ -181,14 +206,32 @@ def risk(
     except BanktwinError as exc:
         raise _fail(str(exc)) from None
     began = time.perf_counter()
-    labelled, trained, mask = _train(data, label, id_column, positive, time_column, config, holdout)
+    if data is None:
+        twin = _twin_table(settings, horizon_days)
+        if export_features is not None:
+            _write("--export-features", export_features, twin.write_parquet)
+            console.print(
+                f"wrote {len(twin.labels):,} rows ({twin.positives:,} losses) of "
+                f"{twin.frame.shape[1]} features to {export_features}"
+            )
+            return
+        labelled, trained, mask = _train_on_twin(twin, config, holdout)
+        source: Path | str = "the twin's history"
+    else:
+        assert label is not None
+        labelled, trained, mask = _train(
+            data, label, id_column, positive, time_column, config, holdout
+        )
+        source = data
     seconds = time.perf_counter() - began
     release = None
     if register:
         release = _release(settings, trained, labelled, mask, force)
-    print_report(console, data, labelled, trained, release, mask, seconds)
+    print_report(console, source, labelled, trained, release, mask, seconds)
     if json_out is not None:
-        document = report_document(data, label, labelled, trained, release, mask, seconds)
+        document = report_document(
+            source, label or "loss", labelled, trained, release, mask, seconds
+        )
         _write("--json", json_out, lambda p: p.write_text(json.dumps(document, indent=2) + "\n"))
     if oof_out is not None:
         _write("--oof", oof_out, lambda p: write_out_of_fold(p, trained, labelled, mask))
@@ -248,6 +291,56 @@ def _train(
                 raise _fail(f"--{message}") from None  # an option named a column not there
             raise _fail(f"--data: cannot train on {data}: {message}") from None
     return labelled, trained, mask
+
+
+def _twin_table(settings: Any, horizon_days: float) -> TwinTable:
+    """The twin's training table, read from the log with progress bars."""
+    from datetime import timedelta
+
+    from banktwin.adapters import open_event_log
+    from banktwin.progress import event_progress
+    from banktwin.risk.twin_training import twin_table
+
+    try:
+        log = open_event_log(settings.event_log_url)
+    except BanktwinError as exc:
+        raise _fail(str(exc)) from None
+    tasks: dict[str, Any] = {}
+    try:
+        with event_progress() as progress:
+
+            def report(task: str, done: int, total: int | None) -> None:
+                if task not in tasks:
+                    title = "folding the log" if task == "events" else "building rows"
+                    tasks[task] = progress.add_task(title, total=total)
+                progress.update(tasks[task], completed=done, total=total)
+
+            return twin_table(log, timedelta(days=horizon_days), report)
+    finally:
+        log.close()
+
+
+def _train_on_twin(
+    twin: TwinTable, config: RiskTrainingConfig, holdout: float
+) -> tuple[LabelledTable, RiskTrainingResult, np.ndarray]:
+    from banktwin.progress import event_progress
+    from banktwin.risk.twin_training import NotEnoughLossesError, train_on_twin
+
+    tasks: dict[str, Any] = {}
+    with event_progress() as progress:
+
+        def report(task: str, done: int, total: int) -> None:
+            if task not in tasks:
+                title = "final model" if task == "final model" else f"cross-validating {task}"
+                tasks[task] = progress.add_task(title, total=total)
+            progress.update(tasks[task], completed=done, total=total)
+
+        try:
+            training = train_on_twin(twin, config=config, holdout_share=holdout, progress=report)
+        except NotEnoughLossesError as exc:
+            progress.stop()
+            raise _fail(f"the twin's history: {exc}; try a shorter --horizon-days") from None
+    return training.labelled, training.trained, training.holdout
 
 
 def _release(

@@ -101,6 +101,13 @@ class RiskModel:
         scaled[:, -1] += self.calibration.intercept
         return scaled
 
+    def predict_with_contributions(self, table: Table) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`contributions` in one pass over the rows (what scoring
+        with an explanation needs): the probability is the sigmoid of the row's contributions
+        summed, its calibrated log-odds (equal to :meth:`predict` to rounding)."""
+        contributions = self.contributions(table)
+        return sigmoid(contributions.sum(axis=1)), contributions
+
     def explain(self, table_one_row: Table, top: int = 3) -> list[tuple[str, float]]:
         """The features that moved one customer's score most, either way.
 

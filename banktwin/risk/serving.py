@@ -25,14 +25,14 @@ from banktwin.risk.engine import (
     DRIFT_DAY_PREFIX,
     DRIFT_LATEST,
     SCORE_PREFIX,
-    TOP_FACTORS,
     DriftRecord,
     ScoreRecord,
+    as_columns,
+    top_factors,
 )
 from banktwin.risk.features import FEATURE_KINDS, Features
 from banktwin.risk.model import RiskModel
 from banktwin.risk.names import RISK_CONSUMER
-from banktwin.risk.twin_table import feature_frame
 from banktwin.store.kv import KeyValueStore, prefix_end
 
 _PERCENT = re.compile(r"^\s*([+\-\u2212]?)\s*(\d+(?:\.\d+)?)\s*%\s*$")
@@ -143,13 +143,13 @@ def what_if(
         changed[name] = (features.get(name), value)
         features[name] = value
     model = serving.model
-    frame = feature_frame([features])
-    score = float(model.predict(frame)[0])
+    scores, contributions = model.predict_with_contributions(as_columns([features]))
+    score = float(scores[0])
     return WhatIf(
         baseline=record.score,
         score=round(score, 6),
         model_version=serving.version,
         features=features,
         changed=changed,
-        reasons=[(n, round(c, 6)) for n, c in model.explain(frame, top=TOP_FACTORS)],
+        reasons=top_factors(model.feature_names, contributions[0, :-1]),
     )

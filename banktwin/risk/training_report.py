@@ -24,7 +24,7 @@ def _shown(value: float) -> str:
 
 def print_report(
     console: Console,
-    data: Path,
+    data: Path | str,
     labelled: LabelledTable,
     trained: RiskTrainingResult,
     release: RiskRelease | None,
@@ -33,8 +33,9 @@ def print_report(
 ) -> None:
     """The results table, the calibration table and the release decision, on ``console``."""
     m = trained.metrics
+    source = data.name if isinstance(data, Path) else data
     table = Table(
-        title=f"risk model on {data.name}: {m['train_rows']:,.0f} training rows "
+        title=f"risk model on {source}: {m['train_rows']:,.0f} training rows "
         f"({m['train_positives']:,.0f} positive), {trained.params['folds']}-fold CV"
     )
     for column in ("candidate", "ROC AUC mean ± std", "ROC AUC pooled", "avg precision", "Brier"):
@@ -89,7 +90,7 @@ def print_report(
 
 
 def report_document(
-    data: Path,
+    data: Path | str,
     label: str,
     labelled: LabelledTable,
     trained: RiskTrainingResult,

@@ -188,6 +188,12 @@ class InMemoryStateStore:
         twin = self._served.twins.get((SubjectKind.BRANCH, branch_id))
         return twin if isinstance(twin, BranchTwin) else None
 
+    def branches(self, limit: int, offset: int) -> Page[BranchTwin]:
+        with self._lock:
+            found = [t for t in self._served.twins.values() if isinstance(t, BranchTwin)]
+        found.sort(key=lambda b: b.branch_id)
+        return Page(found[offset : offset + limit], len(found))
+
     def loan(self, application_id: str) -> LoanTwin | None:
         twin = self._served.twins.get((SubjectKind.LOAN, application_id))
         return twin if isinstance(twin, LoanTwin) else None

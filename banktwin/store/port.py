@@ -128,6 +128,11 @@ class TwinReader(Protocol):
 
     def branch(self, branch_id: str) -> BranchTwin | None: ...
 
+    def branches(self, limit: int, offset: int) -> Page[BranchTwin]:
+        """One page of every branch twin, by branch id (a stable order for paging), with
+        the number of branches in ``total``."""
+        ...
+
     def loan(self, application_id: str) -> LoanTwin | None: ...
 
     def loans_of(self, customer_id: str) -> list[LoanTwin]:

@@ -60,6 +60,8 @@ class ReadStatements:
     transactions_until: str
     transaction_by_id: str
     alert_by_id: str
+    count_branches: str
+    branches_page: str
 
 
 @lru_cache(maxsize=16)
@@ -95,6 +97,8 @@ def read_statements(suffix: str, alert_select: str) -> ReadStatements:
             f"WHERE customer_id = ? AND transaction_id = ? {_NEWEST_FIRST} LIMIT 1"
         ),
         alert_by_id=f"SELECT {alert_select} FROM {alerts} WHERE alert_id = ?",
+        count_branches=f"SELECT COUNT(*) FROM branches{suffix}",
+        branches_page=f"SELECT doc FROM branches{suffix} ORDER BY branch_id LIMIT ? OFFSET ?",
     )
 
 
@@ -190,6 +194,12 @@ class SqlTwinReader(ABC):
     def branch(self, branch_id: str) -> BranchTwin | None:
         twin = self._doc(SubjectKind.BRANCH, branch_id)
         return twin if isinstance(twin, BranchTwin) else None
+
+    def branches(self, limit: int, offset: int) -> Page[BranchTwin]:
+        total = self._read("read branches", "count_branches", ())[0][0]
+        rows = self._read("read branches", "branches_page", (limit, offset))
+        twins = (codec.decode_twin(SubjectKind.BRANCH, doc) for (doc,) in rows)
+        return Page([b for b in twins if isinstance(b, BranchTwin)], int(total))
 
     def loan(self, application_id: str) -> LoanTwin | None:
         twin = self._doc(SubjectKind.LOAN, application_id)

@@ -1,8 +1,10 @@
 """The Experience Dashboard in a real browser (chromium) against a real ``banktwin serve``: a
 small simulated bank is posted through the API, then an operator signs in, watches the
-Overview move while events arrive (pushed by ``/v1/stream/kpis``, no reload), opens a
-customer's 360, and moves a fraud alert along its lifecycle. Each page is saved under
-``tests/e2e/screenshots/``."""
+Overview move while events arrive (pushed by ``/v1/stream/kpis``, no reload), with the fraud
+alerts' outcomes and the risk-score distribution, opens a customer's 360 and its event
+timeline, moves a fraud alert along its lifecycle, watches the list of branches move
+(``/v1/stream/branches``) and opens a branch's day, and reads the registered models. Each page
+is saved under ``tests/e2e/screenshots/``."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,14 @@ pytestmark = pytest.mark.slow
 SECRET = "dashboard-test-signing-key-0123456789ab"
 ANALYST = ("analyst", "analyst-secret-123")
 VIEWER = ("viewer", "viewer-secret-123")
+OPS = ("ops", "ops-secret-123")
 CLIENTS = (
     f"{ANALYST[0]}:{ANALYST[1]}:digitaltwin.read+digitaltwin.write,"
-    f"{VIEWER[0]}:{VIEWER[1]}:digitaltwin.read"
+    f"{VIEWER[0]}:{VIEWER[1]}:digitaltwin.read,"
+    f"{OPS[0]}:{OPS[1]}:digitaltwin.read+digitaltwin.admin"
 )
+RISK_SCORES = (0.05, 0.12, 0.18, 0.33, 0.41, 0.47, 0.58, 0.72, 0.86, 0.93)
+"""The risk scores given to the first customers (the risk engine is not part of this test)."""
 BANK = SimConfig(customers=25, branches=2, seed=11, history_days=2)
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 SESSION_KEY = "banktwin.dashboard.session"
@@ -50,6 +56,7 @@ class Served:
     customer_email: str
     branch_id: str
     alert_id: str
+    branch_name: str
 
 
 def _token(base: str, client: tuple[str, str]) -> str:
@@ -81,9 +88,54 @@ def _wait_applied(base: str, deadline_s: float = 90) -> None:
         time.sleep(0.3)
 
 
+def _verdicts(customer: str, transaction_id: str) -> list[dict[str, Any]]:
+    """Two more alerts about the customer, investigated: one confirmed, one a false positive."""
+    events: list[dict[str, Any]] = []
+    for verdict, severity in (("confirmed_fraud", "high"), ("false_positive", "medium")):
+        alert_id = str(uuid.uuid4())
+        events.append(
+            {
+                "type": "fraud.alert_raised",
+                "subjectId": customer,
+                "payload": {
+                    "alertId": alert_id,
+                    "transactionId": transaction_id,
+                    "severity": severity,
+                    "reasons": ["burst of card payments"],
+                },
+            }
+        )
+        for step in ("investigating", verdict):
+            events.append(
+                {
+                    "type": "fraud.alert_status_changed",
+                    "subjectId": customer,
+                    "payload": {"alertId": alert_id, "status": step, "note": "e2e"},
+                }
+            )
+    return events
+
+
+def _risk_scores(customers: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "risk.score_updated",
+            "subjectId": customer,
+            "payload": {
+                "scoreId": str(uuid.uuid4()),
+                "score": score,
+                "modelVersion": "RiskScore/1",
+                "reasons": [{"feature": "utilization", "contribution": score / 2}],
+            },
+        }
+        for customer, score in zip(customers, RISK_SCORES, strict=False)
+    ]
+
+
 def _bank(base: str) -> tuple[str, str, str, str, str]:
-    """Post a simulated bank and a fraud alert about one of its payments; returns a customer
-    (id, email), a branch, the alert's id and its transaction."""
+    """Post a simulated bank, a fraud alert about one of its payments (and two settled ones)
+    and risk scores; returns a customer (id, email), a branch, the alert's id and its
+    transaction."""
     logged = [
         event_to_wire(e)
         for batch in Simulation(BANK).backfill(end=datetime.now(UTC))
@@ -113,8 +165,18 @@ def _bank(base: str) -> tuple[str, str, str, str, str]:
             "ruleIds": ["amount_spike"],
         },
     }
-    _post(base, [alert])
+    customers = list(
+        dict.fromkeys(e["subjectId"] for e in logged if e["type"] == "customer.registered")
+    )
+    _post(base, [alert, *_verdicts(customer, debit["payload"]["transactionId"])])
+    _post(base, _risk_scores(customers))
     return customer, registered["payload"]["email"], branch, alert_id, debit["eventId"]
+
+
+def _branch_name(base: str, branch_id: str) -> str:
+    r = httpx.get(f"{base}/v1/branches/{branch_id}/state", headers=_headers(base))
+    assert r.status_code == 200, r.text
+    return str(r.json()["name"])
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +192,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         wait_ready(base)
         customer, email, branch, alert_id, _ = _bank(base)
         _wait_applied(base)
-        yield Served(base, data_dir, customer, email, branch, alert_id)
+        yield Served(base, data_dir, customer, email, branch, alert_id, _branch_name(base, branch))
     except BaseException:
         print(process_logs(data_dir))
         raise
@@ -298,6 +360,13 @@ def test_the_overview_moves_while_events_arrive_without_a_reload(
     assert page.evaluate("window.stillTheSamePage") is True  # pushed, not reloaded
     expect(kpi(page, "openAlerts")).not_to_have_text("0")
     expect(kpi(page, "completeness")).to_contain_text("%")
+    expect(kpi(page, "precision")).to_have_text("50.0 %")  # one confirmed, one false positive
+    expect(page.locator('[data-kpi-sub="precision"]')).to_contain_text("1 confirmed")
+    expect(kpi(page, "riskScored")).to_have_text(str(len(RISK_SCORES)))
+    risk_chart = page.get_by_role("img", name=re.compile("^Customers by their latest risk score"))
+    expect(risk_chart).to_be_visible()
+    expect(risk_chart.locator("rect")).to_have_count(10)
+    expect(page.get_by_role("img", name=re.compile("^Fraud alerts: "))).to_be_visible()
     expect(page.locator("svg.bars").first).to_be_visible()
     shot(page, "overview")
 
@@ -375,3 +444,139 @@ def test_branches_and_operations_tables(page: Page, served: Served) -> None:
     expect(page.get_by_role("heading", name="Operations")).to_be_visible()
     expect(page.get_by_role("navigation", name="Pages of operational alerts")).to_be_visible()
     shot(page, "operations")
+
+
+def test_the_branches_list_moves_live_and_a_branch_shows_its_day(
+    page: Page, served: Served
+) -> None:
+    sign_in(page, served)
+    page.get_by_role("link", name="Branches").click()
+    listed = page.get_by_role("table", name="Every branch, live")
+    expect(listed).to_be_visible()
+    expect(page.locator(".live")).to_contain_text("Live")
+    expect(listed.get_by_role("link", name=served.branch_name)).to_be_visible()
+    waiting = page.locator(f'[data-waiting="{served.branch_id}"]')
+    before = int(waiting.inner_text().replace(",", ""))
+    page.evaluate("window.stillTheSamePage = true")
+    state = httpx.get(
+        f"{served.base}/v1/branches/{served.branch_id}/state", headers=_headers(served.base)
+    ).json()
+    service = state["queues"][0]["service"] if state["queues"] else "teller"
+    now = datetime.now(UTC)
+    joins = [
+        {
+            "type": "queue.joined",
+            "subjectId": served.branch_id,
+            "occurredAt": now.isoformat(),
+            "payload": {"ticketId": f"E2E-{uuid.uuid4().hex[:8]}", "service": service},
+        }
+        for _ in range(2)
+    ]
+    _post(served.base, joins)
+    expect(waiting).to_have_text(str(before + 2), timeout=20_000)  # pushed, not polled
+    assert page.evaluate("window.stillTheSamePage") is True
+    shot(page, "branches")
+
+    listed.get_by_role("link", name=served.branch_name).click()
+    expect(page.get_by_role("heading", name=served.branch_name, exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="The day so far")).to_be_visible()
+    joined = int(page.locator("[data-day-joined]").inner_text().replace(",", ""))
+    assert joined >= 2  # at least the two who joined just now
+    hour_chart = page.get_by_role("img", name=re.compile("^Customers joined per hour"))
+    expect(hour_chart).to_be_visible()
+    expect(page.get_by_role("table", name="Per hour")).to_contain_text(f"{now:%H}:00")
+    shot(page, "branch-day")
+    page.get_by_label("Day (UTC)").fill("2001-01-01")  # before the branch: a quiet day
+    page.get_by_role("button", name="Show the day").click()
+    expect(page.get_by_role("heading", name="The day 2001-01-01")).to_be_visible()
+    expect(page.locator("[data-day-joined]")).to_have_text("0")
+
+
+def test_customer_360_shows_the_event_timeline_masked_and_paged(page: Page, served: Served) -> None:
+    sign_in(page, served)
+    page.goto(f"{served.base}/#/customers/{served.customer_id}")
+    timeline = page.get_by_role("table", name="Every event of the customer, newest first")
+    expect(timeline).to_be_visible()
+    expect(timeline).to_contain_text("fraud.alert_status_changed")  # the newest: the verdicts
+    pages = page.get_by_role("navigation", name="Pages of the customer's events")
+    expect(pages).to_contain_text(re.compile(r"(^|\D)1\D15 of"))
+    page.evaluate("window.stillTheSamePage = true")
+    pages.get_by_role("button", name="Next").focus()
+    page.keyboard.press("Enter")  # by keyboard: the focus stays on the pager
+    expect(pages).to_contain_text(re.compile(r"16\D30 of"))
+    assert page.evaluate("window.stillTheSamePage") is True  # paged in place
+    assert page.evaluate("document.activeElement.textContent") in ("Next", "Previous")
+    content = page.content()
+    assert served.customer_email not in content
+    assert re.search(r"tok_[0-9a-f]{8,}", content) is None  # no card token in full
+    panel = page.locator("section.panel").filter(
+        has=page.get_by_role("heading", name="Event timeline")
+    )
+    SCREENSHOTS.mkdir(exist_ok=True)
+    panel.screenshot(path=str(SCREENSHOTS / "customer-timeline.png"))
+
+
+def _register_models(data_dir: Path) -> None:
+    """Versions of both models in the deployment's registry, as training would leave them (a
+    champion and a challenger of FraudScore, one RiskScore version without an alias)."""
+    from banktwin.config import Settings
+    from banktwin.registry import CHALLENGER, CHAMPION, ModelCard, open_model_registry
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    registry = open_model_registry(Settings(data_dir=data_dir, mlflow_uri=None))
+    try:
+        for name, seed, flavor in (
+            ("FraudScore", 1, "lightgbm"),
+            ("FraudScore", 2, "lightgbm"),
+            ("RiskScore", 3, "logistic"),
+        ):
+            card = ModelCard(
+                name=name,
+                flavor=flavor,
+                params={"seed": seed},
+                metrics={
+                    "validation_average_precision": 0.55 + seed / 20,
+                    "validation_roc_auc": 0.9 + seed / 100,
+                },
+                feature_names=("amount", "merchant_risk"),
+                training_window=(start, start + timedelta(days=30 * seed)),
+                data_hash=f"{seed:064x}",
+            )
+            registry.register(card, b"not a model: the page only lists it")
+        registry.set_alias("FraudScore", CHALLENGER, 2)
+        registry.set_alias("FraudScore", CHAMPION, 1)
+    finally:
+        registry.close()
+
+
+def test_the_models_page_lists_versions_and_drift_for_admins_only(
+    page: Page, served: Served
+) -> None:
+    sign_in(page, served)  # the analyst: no admin scope
+    page.get_by_role("link", name="Models").click()
+    expect(page.get_by_text("needs the digitaltwin.admin scope")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    _register_models(served.data_dir)
+    sign_in(page, served, OPS)
+    page.get_by_role("link", name="Models").click()
+    expect(page.get_by_role("heading", name="FraudScore")).to_be_visible()
+    expect(page.locator('[data-champion="FraudScore"]')).to_have_text("version 1")
+    versions = page.get_by_role("table", name="Versions of FraudScore, newest first")
+    expect(versions.locator("tbody tr")).to_have_count(2)
+    expect(versions).to_contain_text("challenger")
+    expect(page.get_by_role("table", name="Versions of RiskScore, newest first")).to_contain_text(
+        "logistic"
+    )
+    # Drift: its figures where the drift endpoint answers, "no drift measured yet" on a 404.
+    for model in ("FraudScore", "RiskScore"):
+        drift = page.locator(f'[data-drift="{model}"]')
+        expect(drift).not_to_contain_text("Reading drift")
+        if drift.locator("[data-no-drift]").count() == 0:
+            expect(drift.locator(f'[data-score-psi="{model}"]')).to_be_visible()
+    page.get_by_role("link", name=re.compile("^Operational alerts")).click()
+    expect(page.get_by_role("heading", name="Operations")).to_be_visible()
+    page.get_by_role("link", name="Models", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Models")).to_be_visible()
+    expect(page.get_by_role("heading", name="FraudScore")).to_be_visible()
+    shot(page, "models")

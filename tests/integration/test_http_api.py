@@ -401,6 +401,12 @@ def test_branch_state_and_loan_events_through_the_branch(api: Api) -> None:
     state = api.get(f"/v1/branches/{bid}/state").json()
     BranchStatePublic.model_validate(state)
     assert state["staffAvailable"] == 1 and state["occupancy"]["customers"] == 2
+    listed = api.get("/v1/branches", who="reader")
+    assert listed.status_code == 200 and listed.headers["X-Total-Count"] == "1"
+    assert listed.json()[0]["branchId"] == bid and listed.json()[0]["customersWaiting"] == 2
+    day = api.get(f"/v1/branches/{bid}/day", who="reader").json()
+    assert (day["joined"], day["peakQueue"], day["staffCheckIns"]) == (2, 2, 1)
+    assert api.get(f"/v1/branches/{bid}/day", who="writer").status_code == 403
     assert state["queues"][0]["length"] == 2 and state["queues"][0]["estimatedWaitMinutes"] == 10
     loans = api.get(f"/v1/customers/{cid}").status_code
     assert loans == 404  # the customer never registered; the loan is still tracked
@@ -477,7 +483,7 @@ def test_readiness_reports_every_consumers_lag_in_events_and_seconds(api: Api) -
     assert r.status_code == 200
     ReadinessPublic.model_validate(r.json())
     consumers = {c["name"]: c for c in r.json()["consumers"]}
-    assert set(consumers) == {"twin", "kpis", "fraud"}
+    assert set(consumers) == {"twin", "kpis", "fraud", "risk"}
     for consumer in consumers.values():
         assert consumer["lag"] == 1 and 0 <= consumer["lagSeconds"] < 60
         assert consumer["runsIn"] == "elsewhere"  # this test app runs none of them
@@ -535,7 +541,12 @@ def test_openapi_shapes_match_what_is_served(api: Api) -> None:
     assert schemas["AccountPublic"]["properties"]["balance"]["type"] == "number"
     assert schemas["TransactionPublic"]["properties"]["amount"]["type"] == "number"
     assert schemas["RiskScoreUpdated"]["properties"]["scoreId"]["format"] == "uuid"
-    for path in ("/v1/fraud-alerts", "/v1/customers/{customerId}/transactions"):
+    for path in (
+        "/v1/fraud-alerts",
+        "/v1/customers/{customerId}/transactions",
+        "/v1/customers/{customerId}/events",
+        "/v1/branches",
+    ):
         headers = spec["paths"][path]["get"]["responses"]["200"]["headers"]
         assert set(headers) == {"X-Total-Count", "Link"}
     assert "503" in spec["paths"]["/readyz"]["get"]["responses"]
@@ -562,7 +573,9 @@ def test_openapi_names_the_scope_of_every_protected_operation(api: Api) -> None:
             if path.startswith("/v1/admin/"):
                 assert operation["security"] == [{"OAuth2": ["digitaltwin.admin"]}], path
             elif path.startswith("/v1/"):
-                scope = "digitaltwin.read" if method == "get" else "digitaltwin.write"
+                # A what-if is a question (nothing is logged): the read scope.
+                reads = method == "get" or path.endswith("/what-if")
+                scope = "digitaltwin.read" if reads else "digitaltwin.write"
                 assert operation["security"] == [{"OAuth2": [scope]}], (method, path)
             else:
                 assert "security" not in operation, path

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime
 
@@ -18,6 +19,8 @@ from banktwin.api.paging import PAGE_HEADERS_DOC, Limit, Offset, paged_response
 from banktwin.api.problems import Problem, in_utc
 from banktwin.api.rendering import JsonResponse, render_json
 from banktwin.api.schemas import CustomerPublic, TransactionPublic
+from banktwin.api.timeline_schemas import CustomerEventPublic
+from banktwin.api.timeline_views import newest_first, timeline_view
 from banktwin.api.view_cache import RenderedViews, version_of
 from banktwin.api.views import customer_view, transaction_view
 from banktwin.domain.customer import CustomerTwin
@@ -126,6 +129,34 @@ def list_transactions(
         raise _not_found(customer_id)
     items = [transaction_view(t) for t in page.items]
     return paged_response(request, items, page.total, limit, offset)
+
+
+@router.get(
+    "/{customerId}/events",
+    response_model=list[CustomerEventPublic],
+    responses={200: PAGE_HEADERS_DOC, **PROBLEMS(400, 401, 403, 404, 503)},
+)
+def list_customer_events(
+    customerId: uuid.UUID,  # noqa: N803
+    request: Request,
+    caller: ReaderDep,
+    until: Annotated[
+        AwareDatetime | None,
+        Query(description="Only the events that occurred at or before this time (ISO 8601)."),
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> JsonResponse:
+    """The customer's event timeline from the log, newest first (by occurredAt): each event's
+    id, type, times, source and a one-line summary with personal data masked."""
+    services = caller.services
+    customer_id = str(customerId)
+    moment = None if until is None else in_utc(until, "until")
+    events = newest_first(services.log.read_subject(customer_id, until=moment))
+    if not events and services.log.subject_version(customer_id) == 0:
+        raise Problem(404, f"no customer {customer_id} in the log")
+    items = [timeline_view(e) for e in events[offset : offset + limit]]
+    return paged_response(request, items, len(events), limit, offset)
 
 
 @router.post(

@@ -13,6 +13,7 @@ from banktwin.api.rendering import JsonResponse
 from banktwin.domain.completeness import COMPLETENESS_TARGET
 from banktwin.kpis.alert_rate import ALERT_RATE_FACTOR, AlertsInHour, FraudAlertRate
 from banktwin.kpis.engine import KPI_CONSUMER
+from banktwin.kpis.outcomes import RISK_BUCKETS, FraudOutcomes, RiskDistribution
 from banktwin.kpis.reader import KpiReport
 
 router = APIRouter(tags=["insights"])
@@ -37,7 +38,8 @@ def get_kpis(
 ) -> JsonResponse:
     """Bank-wide KPIs: data completeness against the 95 % target, events per type and source
     per minute, transactions and amounts per channel per hour, open alerts by severity, the
-    fraud-alert rate against its 7-day baseline."""
+    fraud-alert rate against its 7-day baseline, the alerts' outcomes and the distribution of
+    the customers' risk scores."""
     services = caller.services
     now = services.clock()
     report = services.runtime.kpis.report(now, minutes=minutes, hours=hours)
@@ -85,7 +87,32 @@ def kpis_view(report: KpiReport, as_of: str, lag: int) -> dict[str, Any]:
             for h in report.history
         ],
         "fraudAlertRate": alert_rate_view(report.fraud_alert_rate),
+        "fraudOutcomes": outcomes_view(report.fraud_outcomes),
+        "riskScores": risk_scores_view(report.risk_scores),
         "lag": lag,
+    }
+
+
+def outcomes_view(o: FraudOutcomes) -> dict[str, Any]:
+    return {
+        "raised": o.raised,
+        "open": o.open,
+        "confirmedFraud": o.confirmed_fraud,
+        "falsePositives": o.false_positives,
+        "closedWithoutVerdict": o.closed_without_verdict,
+        "precision": o.precision,
+        "countedSince": o.counted_since,
+    }
+
+
+def risk_scores_view(r: RiskDistribution) -> dict[str, Any]:
+    return {
+        "customers": r.customers,
+        "buckets": [
+            {"from": i / RISK_BUCKETS, "to": (i + 1) / RISK_BUCKETS, "customers": n}
+            for i, n in enumerate(r.buckets)
+        ],
+        "countedSince": r.counted_since,
     }
 
 

@@ -1,11 +1,18 @@
-"""``/v1/stream/kpis``: the bank-wide KPIs as server-sent events, pushed when the log changes.
+"""``/v1/stream/kpis`` and ``/v1/stream/branches``: the bank-wide KPIs and the list of
+branches as server-sent events, pushed when the log changes.
 
 A stream watches the log (:meth:`EventLog.watch`) and, after an append, pushes a snapshot:
-``event: kpis`` (the body of ``GET /v1/kpis``) then ``event: consumers`` (each consumer's lag,
-as ``/readyz`` reports it). At most one push per ``PUSH_INTERVAL_S``, so a busy log costs one
-report a second per open stream; while a consumer still lags, the stream looks again a second
-later, since what it has not applied yet is not in the figures. A comment line every
-``HEARTBEAT_S`` keeps proxies from closing an idle stream.
+for the KPIs, ``event: kpis`` (the body of ``GET /v1/kpis``) then ``event: consumers`` (each
+consumer's lag, as ``/readyz`` reports it); for the branches, ``event: branches`` (a page of
+``GET /v1/branches`` with its total and the twin's lag). At most one push per
+``PUSH_INTERVAL_S``, so a busy log costs one read a second per open stream; while the
+consumer the figures come from still lags, the stream looks again a second later, since what
+it has not applied yet is not in them. A comment line every ``HEARTBEAT_S`` keeps proxies
+from closing an idle stream.
+
+The consumers commit in processes of their own (``serve``), so a stream cannot hear their
+post-commit listeners; the log's watch, which reaches every process, wakes it instead, and the
+lag check above stands for the commit it waits for.
 
 Left out of the OpenAPI document (``include_in_schema=False``): it never ends, which a client
 generated from the document, or the fuzz test, cannot read. ``docs/api.md`` describes it.
@@ -16,17 +23,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from banktwin.api.branch_views import branch_summary_view
 from banktwin.api.deps import ReaderDep, Services
+from banktwin.api.paging import Limit, Offset
 from banktwin.api.rendering import render_json
 from banktwin.api.routers.kpis import MAX_HOURS, kpis_view
 from banktwin.kpis.engine import KPI_CONSUMER
+from banktwin.store.port import TWIN_CONSUMER
 
 router = APIRouter(prefix="/stream", tags=["insights"])
 
@@ -45,13 +55,46 @@ async def stream_kpis(
 ) -> StreamingResponse:
     """Bank-wide KPIs as server-sent events: a snapshot at once, then after the log changes
     (at most one a second), and a heartbeat comment every 15 s."""
-    events = kpi_events(caller.services, minutes=minutes, hours=hours)
+    return _event_stream(kpi_events(caller.services, minutes=minutes, hours=hours))
+
+
+@router.get("/branches", include_in_schema=False)
+async def stream_branches(
+    caller: ReaderDep, limit: Limit = 50, offset: Offset = 0
+) -> StreamingResponse:
+    """A page of the branches (as ``GET /v1/branches``) as server-sent events: at once, then
+    after the log changes (at most one a second), and a heartbeat comment every 15 s."""
+    services = caller.services
+    return _event_stream(
+        pushes(services, lambda: branches_snapshot(services, limit=limit, offset=offset))
+    )
+
+
+def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
     return StreamingResponse(
         events,
         media_type=EVENT_STREAM,
         # No proxy buffering (nginx), no caching: each push must reach the page as it is sent.
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def branches_snapshot(services: Services, *, limit: int, offset: int) -> tuple[str, int]:
+    """One push of the branches (``event: branches``: the page, its total, the twin's lag)
+    and the twin's lag."""
+    now = services.clock()
+    page = services.store.branches(limit, offset)
+    twin = services.runtime.consumers.get(TWIN_CONSUMER)
+    lag = 0 if twin is None else twin.lag_now(now).events
+    body = {
+        "asOf": now,
+        "total": page.total,
+        "limit": limit,
+        "offset": offset,
+        "lag": lag,
+        "items": [branch_summary_view(b, now) for b in page.items],
+    }
+    return f"event: branches\ndata: {render_json(body).decode()}\n\n", lag
 
 
 def snapshot(services: Services, minutes: int, hours: int) -> tuple[str, int]:
@@ -72,7 +115,7 @@ def snapshot(services: Services, minutes: int, hours: int) -> tuple[str, int]:
     return text, max((lag.events for lag in lags.values()), default=0)
 
 
-async def kpi_events(
+def kpi_events(
     services: Services,
     *,
     minutes: int,
@@ -80,8 +123,25 @@ async def kpi_events(
     push_interval_s: float = PUSH_INTERVAL_S,
     heartbeat_s: float = HEARTBEAT_S,
 ) -> AsyncIterator[str]:
-    """The stream's text: pushes and heartbeats, until the client goes away (Starlette cancels
-    the response) or the server stops (``serve`` and ``demo`` give open responses
+    """The KPI stream's text (see :func:`pushes`)."""
+    return pushes(
+        services,
+        lambda: snapshot(services, minutes, hours),
+        push_interval_s=push_interval_s,
+        heartbeat_s=heartbeat_s,
+    )
+
+
+async def pushes(
+    services: Services,
+    take: Callable[[], tuple[str, int]],
+    *,
+    push_interval_s: float = PUSH_INTERVAL_S,
+    heartbeat_s: float = HEARTBEAT_S,
+) -> AsyncIterator[str]:
+    """A stream's text: the snapshots ``take`` makes (its text and the lag of the consumer
+    it reads; run in a worker thread) and heartbeats, until the client goes away (Starlette
+    cancels the response) or the server stops (``serve`` and ``demo`` give open responses
     ``GRACEFUL_SHUTDOWN_S``, then uvicorn cancels them)."""
     loop = asyncio.get_running_loop()
     changed = asyncio.Event()
@@ -103,7 +163,7 @@ async def kpi_events(
             # Merge the appends of the next moment into this push (debounce).
             await asyncio.sleep(max(last_push + push_interval_s - time.monotonic(), 0.0))
             changed.clear()
-            text, lag = await run_in_threadpool(snapshot, services, minutes, hours)
+            text, lag = await run_in_threadpool(take)
             yield text
             last_push = last_sent = time.monotonic()
             if lag:  # what the consumers have not applied yet is not counted: look again

@@ -7,7 +7,8 @@ import { renderSignIn } from './pages/signin.js';
 import { renderOverview } from './pages/overview.js';
 import { renderAlerts, renderAlert } from './pages/alerts.js';
 import { renderCustomer } from './pages/customer.js';
-import { renderBranch } from './pages/branches.js';
+import { renderBranch, renderBranches } from './pages/branches.js';
+import { renderModels } from './pages/models.js';
 import { renderOperations } from './pages/operations.js';
 
 const ROUTES = [
@@ -16,7 +17,9 @@ const ROUTES = [
   { path: /^\/alerts$/, render: renderAlerts, section: 'alerts', title: 'Fraud alerts' },
   { path: /^\/alerts\/([^/]+)$/, render: renderAlert, section: 'alerts', title: 'Fraud alert' },
   { path: /^\/customers(?:\/([^/]+))?$/, render: renderCustomer, section: 'customers', title: 'Customer 360' },
-  { path: /^\/branches(?:\/([^/]+))?$/, render: renderBranch, section: 'branches', title: 'Branches' },
+  { path: /^\/branches$/, render: renderBranches, section: 'branches', title: 'Branches' },
+  { path: /^\/branches\/([^/]+)$/, render: renderBranch, section: 'branches', title: 'Branch' },
+  { path: /^\/models$/, render: renderModels, section: 'models', title: 'Models' },
   { path: /^\/operations$/, render: renderOperations, section: 'operations', title: 'Operations' },
 ];
 

@@ -125,6 +125,19 @@ export function pager({ total, offset, count, links, go, label }) {
   );
 }
 
+/**
+ * Put `body` in `panel` in place of what it showed after its heading, keeping the keyboard
+ * focus on the pager button of the same name when one had it (else on the other one).
+ */
+export function replaceBody(panel, body) {
+  const focused = panel.contains(document.activeElement) ? document.activeElement.textContent : null;
+  panel.querySelector(':scope > div')?.remove();
+  panel.append(body);
+  if (!focused) return;
+  const buttons = [...panel.querySelectorAll('.pager button')];
+  (buttons.find((b) => b.textContent === focused && !b.disabled) || buttons.find((b) => !b.disabled))?.focus();
+}
+
 export function facts(pairs) {
   return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }

@@ -91,10 +91,13 @@ def test_a_number_parameter_accepts_exactly_the_finite_numbers_in_its_bounds(
         assert isinstance(kept, float) and 0.0 <= kept <= 1.0
 
 
-def test_the_deployment_table_has_the_fraud_model_with_both_kinds() -> None:
+def test_the_deployment_table_has_the_fraud_and_risk_models_with_their_kinds() -> None:
     trainers = model_trainers(Settings(retrain_schedule="off"), InMemoryEventLog(1))
-    assert list(trainers) == ["FraudScore"]
+    assert list(trainers) == ["FraudScore", "RiskScore"]
     assert list(trainers["FraudScore"].algorithms) == ["lightgbm", "logistic"]
+    assert list(trainers["RiskScore"].algorithms) == ["auto", "logistic", "lightgbm"]
+    risk = training_config(trainers, model_name="RiskScore", parameters={"horizonDays": 7})
+    assert risk.algorithm == "auto" and risk.parameters["horizonDays"] == 7.0
     config = training_config(trainers, model_name="FraudScore", parameters={"seed": 9})
     assert config.algorithm == "lightgbm"
     assert errors_of_table(trainers, {"learningRate": Decimal("0.1")}) == {

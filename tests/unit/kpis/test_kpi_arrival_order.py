@@ -1,8 +1,9 @@
 """The KPIs that arrival order cannot fool: for generated histories of a few customers, folding
 any permutation of the events through the KPI aggregates gives the totals that folding them in
-time order gives, each customer's facts are the facts the twin has, and each alert is counted
-raised once, in the hour of its earliest raise (hypothesis generates the histories and the
-permutations).
+time order gives, each customer's facts are the facts the twin has, each alert is counted
+raised once, in the hour of its earliest raise, and settled once, with its newest verdict, and
+each customer counts once in the risk-score distribution, with the score the twin has
+(hypothesis generates the histories and the permutations).
 
 Events per minute (by the log's recording time) and the hourly history (taken as the
 watermark passes an hour) are by arrival, so they are not compared (docs/events.md, "Arrival
@@ -23,7 +24,7 @@ from banktwin.consumers.consumer import Consumer
 from banktwin.domain.completeness import COMPLETENESS_CHECKS, FACT_BITS, missing_facts
 from banktwin.domain.customer import CustomerTwin
 from banktwin.domain.events import Event
-from banktwin.domain.payloads.insight import FraudAlertRaised
+from banktwin.domain.payloads.insight import FraudAlertRaised, FraudAlertStatusChanged
 from banktwin.domain.twin import fold
 from banktwin.kpis import documents as docs
 from banktwin.kpis.aggregates import (
@@ -92,6 +93,20 @@ def transactions(draw: st.DrawFn) -> Drawn:
     }
 
 
+RISK_SCORES = (0.0, 0.05, 0.1, 0.3, 0.7, 0.95, 1.0)
+
+
+@st.composite
+def risk_scores(draw: st.DrawFn) -> Drawn:
+    """A risk score, from a few (a score id names one score): two at one instant are common."""
+    n = draw(st.integers(0, len(RISK_SCORES) - 1))
+    return "risk.score_updated", {
+        "scoreId": f"0192b6e0-0000-7000-9000-00000000000{n}",
+        "score": RISK_SCORES[n],
+        "modelVersion": "RiskScore/1",
+    }
+
+
 others = st.sampled_from(
     [
         ("customer.consent_changed", {"consent": {"marketing": True}}),
@@ -138,7 +153,7 @@ def alert_events(draw: st.DrawFn, customer: int) -> list[Drawn]:
 @st.composite
 def histories(draw: st.DrawFn) -> list[Event]:
     """A few customers' events at times from a few minutes across 14:00."""
-    kinds = st.one_of(registrations(), profile_updates(), transactions(), others)
+    kinds = st.one_of(registrations(), profile_updates(), transactions(), others, risk_scores())
     events = []
     for i, customer in enumerate(CUSTOMERS[: draw(st.integers(1, len(CUSTOMERS)))]):
         drawn = draw(st.lists(kinds, max_size=10)) + draw(alert_events(i))
@@ -210,17 +225,47 @@ def counted(events: list[Event]) -> Figures:
     )
 
 
-def twins_figures(events: list[Event]) -> tuple[dict[str, int], dict[str, set[str]]]:
-    """Open alerts by severity and each customer's missing facts, as the twins have them."""
+def twins_figures(
+    events: list[Event],
+) -> tuple[dict[str, int], dict[str, set[str]], list[int]]:
+    """Open alerts by severity, each customer's missing facts and the customers by the bucket
+    of their risk score, as the twins have them."""
     open_alerts: dict[str, int] = {}
     missing = {}
+    buckets = [0] * 10
     for customer in {e.subject_id for e in events}:
         twin = fold(sorted([e for e in events if e.subject_id == customer], key=by_time))
         assert isinstance(twin, CustomerTwin)
         missing[customer] = set(missing_facts(twin))
         for alert in twin.open_alerts:
             open_alerts[alert.severity] = open_alerts.get(alert.severity, 0) + 1
-    return open_alerts, missing
+        if twin.risk is not None:
+            buckets[min(int(twin.risk.score * 10), 9)] += 1
+    return open_alerts, missing, buckets
+
+
+def outcomes_of(events: list[Event]) -> tuple[int, dict[str, int]]:
+    """Alerts raised, and the settled ones by outcome: each raised alert's newest verdict
+    (the later; at one instant the one further along the lifecycle), or closed when it was
+    settled without one."""
+    raised = {e.payload.alert_id for e in events if isinstance(e.payload, FraudAlertRaised)}
+    outcomes: dict[str, int] = {}
+    for alert in raised:
+        statuses = [
+            (e.occurred_at, LIFECYCLE.index(e.payload.status.value), e.payload.status.value)
+            for e in events
+            if isinstance(e.payload, FraudAlertStatusChanged) and e.payload.alert_id == alert
+        ]
+        settled = [s for s in statuses if s[2] not in ("open", "investigating")]
+        if not settled:
+            continue
+        verdicts = [s for s in settled if s[2] in ("confirmed_fraud", "false_positive")]
+        outcome = max(verdicts)[2] if verdicts else "closed"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return len(raised), outcomes
+
+
+LIFECYCLE = ["open", "investigating", "confirmed_fraud", "false_positive", "closed"]
 
 
 def by_time(e: Event) -> Any:
@@ -237,11 +282,13 @@ def test_the_kpis_are_the_same_in_any_order_and_agree_with_the_twins(
     assert counted(data.draw(st.permutations(events))) == in_time_order
     assert counted(sorted(events, key=by_time, reverse=True)) == in_time_order
 
-    open_alerts, missing = twins_figures(events)
+    open_alerts, missing, risk_buckets = twins_figures(events)
     assert in_time_order.open_alerts == open_alerts
     assert in_time_order.alerts_raised_per_hour == raised_per_hour(events)
     assert in_time_order.missing == missing
     totals = in_time_order.totals
+    assert totals.risk_buckets == risk_buckets
+    assert (totals.alerts_raised, totals.outcomes) == outcomes_of(events)
     assert totals.customers == len(missing)
     assert totals.facts == sum(len(COMPLETENESS_CHECKS) - len(m) for m in missing.values())
     assert totals.complete_customers == sum(1 for m in missing.values() if not m)
@@ -267,6 +314,7 @@ def test_the_stored_kpis_are_the_same_in_any_order_whatever_the_commits(
     open_alerts: dict[str, int] = {}
     missing = {}
     raised: dict[str, dict[str, int]] = {}
+    outcomes: dict[str, int] = {}
     for stored_key, raw in stored:
         _, name = docs.split_key(stored_key)
         if name == docs.TOTALS:
@@ -276,6 +324,11 @@ def test_the_stored_kpis_are_the_same_in_any_order_whatever_the_commits(
             totals.complete_customers += t.complete_customers
             for severity, n in t.open_alerts.items():
                 open_alerts[severity] = open_alerts.get(severity, 0) + n
+            totals.alerts_raised += t.alerts_raised
+            for outcome, n in t.outcomes.items():
+                outcomes[outcome] = outcomes.get(outcome, 0) + n
+            for bucket, n in enumerate(t.risk_buckets):
+                totals.risk_buckets[bucket] += n
         elif name.startswith(docs.CUSTOMER):
             missing[name.removeprefix(docs.CUSTOMER)] = missing_of(docs.decode_facts(raw).mask)
         elif name.startswith(docs.RAISED):
@@ -285,6 +338,11 @@ def test_the_stored_kpis_are_the_same_in_any_order_whatever_the_commits(
                 per_severity[severity] = per_severity.get(severity, 0) + n
     assert missing == expected.missing
     assert raised == expected.alerts_raised_per_hour
+    assert totals.risk_buckets == expected.totals.risk_buckets
+    assert (totals.alerts_raised, without_zeros(outcomes)) == (
+        expected.totals.alerts_raised,
+        expected.totals.outcomes,
+    )
     assert without_zeros(open_alerts) == expected.open_alerts
     assert (totals.customers, totals.facts, totals.complete_customers) == (
         expected.totals.customers,

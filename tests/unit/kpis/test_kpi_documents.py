@@ -16,6 +16,7 @@ from banktwin.domain.events import Event
 from banktwin.kpis import documents as docs
 from banktwin.kpis.aggregates import AlertState, Totals
 from banktwin.kpis.engine import KPI_CONSUMER, KpiEngine
+from banktwin.kpis.outcomes import RiskMark
 from banktwin.kpis.reader import KpiReader
 from banktwin.log.memory import InMemoryEventLog
 from banktwin.store.kv_memory import InMemoryKeyValueStore
@@ -47,13 +48,31 @@ def test_a_mask_stored_before_times_were_kept_reads_with_unknown_times() -> None
 
 def test_an_alert_settled_before_its_raise_is_stored_without_severity() -> None:
     assert docs.decode_alert(docs.encode_alert(AlertState(None, False))) == AlertState(None, False)
-    assert docs.decode_alert(b'["high",true]') == AlertState("high", True)  # as stored before
+    assert docs.decode_alert(b"[null,false]") == AlertState(None, False)  # as stored before
+    before = docs.decode_alert(b'["high",true]')  # as stored before: outcome not counted
+    assert before == AlertState("high", True, counted=False)
+    assert docs.encode_alert(before) == b'["high",true]'
 
 
-def test_an_alert_keeps_the_hour_it_is_counted_raised_in() -> None:
+def test_an_alert_keeps_the_hour_it_is_counted_raised_in_and_its_verdict() -> None:
     state = AlertState("high", False, "2025-09-15T13")
-    assert docs.encode_alert(state) == b'["high",false,"2025-09-15T13"]'
+    assert docs.encode_alert(state) == b'["high",false,"2025-09-15T13",null,null]'
     assert docs.decode_alert(docs.encode_alert(state)) == state
+    judged = AlertState("high", False, "2025-09-15T13", "confirmed_fraud", T0)
+    assert docs.encode_alert(judged) == (
+        b'["high",false,"2025-09-15T13","confirmed_fraud",%d]' % AT
+    )
+    assert docs.decode_alert(docs.encode_alert(judged)) == judged
+    older = AlertState("low", False, "2025-09-15T13", counted=False)  # stored before outcomes
+    assert docs.encode_alert(older) == b'["low",false,"2025-09-15T13"]'
+    assert docs.decode_alert(docs.encode_alert(older)) == older
+
+
+def test_a_customer_s_latest_risk_score_reads_back() -> None:
+    mark = RiskMark(0.37, T0, "0192b6e0-0000-7000-9000-000000000001")
+    stored = docs.encode_risk(mark)
+    assert stored == b'[0.37,%d,"0192b6e0-0000-7000-9000-000000000001"]' % AT
+    assert docs.decode_risk(stored) == mark
 
 
 def test_totals_stored_before_raises_were_counted_count_them_from_the_next_hour() -> None:
@@ -65,6 +84,24 @@ def test_totals_stored_before_raises_were_counted_count_them_from_the_next_hour(
     assert docs.decode_totals(None).raised_since == ""  # a new partition counts from the start
     fresh = Totals(watermark=T0)
     assert docs.decode_totals(docs.encode_totals(fresh)) == fresh
+    counted = Totals(
+        watermark=T0,
+        alerts_raised=4,
+        outcomes={"confirmed_fraud": 1, "closed": 1},
+        risk_buckets=[0, 2, 0, 0, 0, 0, 0, 0, 0, 1],
+    )
+    assert docs.decode_totals(docs.encode_totals(counted)) == counted
+
+
+def test_totals_stored_before_outcomes_were_counted_count_them_from_the_next_hour() -> None:
+    before = (
+        b'{"customers":1,"facts":8,"complete":1,"events":3,"transactions":0,'
+        b'"openAlerts":{"high":1},"watermark":"2025-09-15T14:20:00Z",'
+        b'"raisedSince":""}'
+    )
+    totals = docs.decode_totals(before)
+    assert (totals.raised_since, totals.outcomes_since) == ("", "2025-09-15T15")
+    assert (totals.alerts_raised, totals.outcomes, totals.risk_buckets) == (0, {}, [0] * 10)
 
 
 def test_a_store_of_the_older_format_keeps_working() -> None:

@@ -1,12 +1,14 @@
 // Customer 360 by id: profile (email and phone masked), accounts and balances, recent
-// transactions, risk, alerts and loans; the twin as of a chosen time (?asOf=).
+// transactions, risk, alerts, loans and the event timeline (summaries masked by the API);
+// the twin as of a chosen time (?asOf=), the timeline up to it.
 
 import { api, ApiError, page } from '../api.js';
-import { dash, facts, field, h, maskEmail, maskPhone, money, num, pager, route, severity, shortId, status, table, time } from '../ui.js';
+import { dash, facts, field, h, maskEmail, maskPhone, money, num, pager, replaceBody, route, severity, shortId, status, table, time } from '../ui.js';
 import { transactionsTable } from './alerts.js';
 
 const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const ALERTS_PAGE = 10;
+const TIMELINE_PAGE = 15;
 
 export async function renderCustomer(view, { args: [customerId], params, signal }) {
   const asOf = params.get('asOf') || '';
@@ -78,6 +80,7 @@ export async function renderCustomer(view, { args: [customerId], params, signal 
     h('section', { class: 'panel' }, h('h2', {}, 'Recent transactions'), transactionsTable(`The ${c.recentTransactions.length} newest`, c.recentTransactions)),
   );
   const alerts = h('section', { class: 'panel' }, h('h2', {}, 'Fraud alerts'));
+  const timeline = h('section', { class: 'panel' }, h('h2', {}, 'Event timeline'));
   view.append(alerts);
   if (c.loans.length) {
     view.append(h('section', { class: 'panel' }, h('h2', {}, 'Loan applications'), table('Loans', [
@@ -89,7 +92,27 @@ export async function renderCustomer(view, { args: [customerId], params, signal 
       { label: 'Decision', cell: (l) => l.decision || dash },
     ], c.loans)));
   }
-  await showAlerts(alerts, c.customerId, 0, signal);
+  view.append(timeline);
+  await Promise.all([
+    showAlerts(alerts, c.customerId, 0, signal),
+    showTimeline(timeline, c.customerId, asOf, 0, signal),
+  ]);
+}
+
+/** The customer's events from the log, newest first, paged in place (no reload). */
+async function showTimeline(panel, customerId, until, offset, signal) {
+  const result = await page(`/v1/customers/${encodeURIComponent(customerId)}/events`, { until, limit: TIMELINE_PAGE, offset }, { signal });
+  const body = h('div', {},
+    table(until ? `Events up to ${time(until)}, newest first` : 'Every event of the customer, newest first', [
+      { label: 'Occurred', cell: (e) => time(e.occurredAt) },
+      { label: 'Event', cell: (e) => h('span', { class: 'mono' }, e.type) },
+      { label: 'What', cell: (e) => e.summary },
+      { label: 'Source', cell: (e) => e.source },
+      { label: 'Recorded', cell: (e) => time(e.recordedAt) },
+    ], result.items, 'No events.'),
+    result.total > TIMELINE_PAGE ? pager({ total: result.total, offset, count: result.items.length, links: result.links, label: 'Pages of the customer\'s events',
+      go: (o) => showTimeline(panel, customerId, until, o, signal) }) : null);
+  replaceBody(panel, body);
 }
 
 async function showAlerts(panel, customerId, offset, signal) {
@@ -104,8 +127,7 @@ async function showAlerts(panel, customerId, offset, signal) {
     ], result.items, 'No fraud alerts.'),
     result.total > ALERTS_PAGE ? pager({ total: result.total, offset, count: result.items.length, links: result.links, label: 'Pages of the customer\'s alerts',
       go: (o) => showAlerts(panel, customerId, o, signal) }) : null);
-  panel.querySelector('div')?.remove();
-  panel.append(body);
+  replaceBody(panel, body);
 }
 
 function spendingTable(spending) {

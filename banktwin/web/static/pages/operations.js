@@ -13,7 +13,10 @@ export async function renderOperations(view, { params, signal }) {
   field('Status', select('status', [['', 'Any'], ['firing', 'firing'], ['resolved', 'resolved']], filters.status)),
   field('Per page', select('limit', ['10', '25', '50', '100'].map((n) => [n, n]), filters.limit)),
   h('button', { type: 'submit' }, 'Apply'));
-  view.append(h('h1', {}, 'Operations'), form);
+  view.append(h('h1', {}, 'Operations'),
+    h('p', { class: 'muted' }, 'Ingestion lag, stalled consumers, the fraud-alert rate and model drift, firing and resolved. Each model\'s drift, day by day, is on the ',
+      h('a', { href: route('/models') }, 'Models'), ' page.'),
+    form);
   const result = await page('/v1/alerts', { ...filters, offset }, { signal });
   view.append(
     table('Operational alerts, newest first', [

@@ -1,15 +1,16 @@
 // Overview: the bank-wide KPIs and readiness, kept live by GET /v1/stream/kpis (server-sent
 // events read with fetch); a lost stream is opened again after a pause.
 
-import { api, readStream, SignedOut } from '../api.js';
+import { api } from '../api.js';
 import { barChart } from '../chart.js';
-import { clock, dash, h, num } from '../ui.js';
+import { follow, liveStatus } from '../live.js';
+import { dash, h, num, route } from '../ui.js';
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low'];
-const RETRY_MS = [1000, 2000, 5000, 10000];
+const HIGH_RISK = 0.7; // buckets from here are drawn hot
 
 export async function renderOverview(view, { signal }) {
-  const live = h('p', { class: 'live', role: 'status', dataset: { state: 'connecting' } }, h('span', { class: 'dot' }), 'Connecting…');
+  const live = liveStatus();
   const cards = {};
   const card = (key, title) => {
     const value = h('div', { class: 'value', dataset: { kpi: key } }, dash);
@@ -29,6 +30,8 @@ export async function renderOverview(view, { signal }) {
       card('completeness', 'Data completeness'),
       card('openAlerts', 'Open fraud alerts'),
       card('alertRate', 'Fraud-alert rate'),
+      card('precision', 'Fraud detection'),
+      card('riskScored', 'Risk scores'),
     ),
     charts,
     h('p', { class: 'muted' }, 'Service: ', ready),
@@ -58,33 +61,13 @@ export async function renderOverview(view, { signal }) {
     show();
   });
 
-  let attempt = 0;
-  while (!signal.aborted) {
-    try {
-      await readStream('/v1/stream/kpis?minutes=60&hours=48', (name, data) => {
-        attempt = 0;
-        if (name === 'kpis') state.kpis = data;
-        else if (name === 'consumers') state.consumers = data;
-        else return;
-        show();
-        live.dataset.state = 'live';
-        live.lastChild.textContent = `Live · updated ${clock(state.kpis?.asOf)}`;
-      }, signal);
-    } catch (err) {
-      if (signal.aborted || err instanceof SignedOut) return;
-    }
-    if (signal.aborted) return;
-    live.dataset.state = 'reconnecting';
-    live.lastChild.textContent = 'Connection lost: reconnecting…';
-    await pause(RETRY_MS[Math.min(attempt++, RETRY_MS.length - 1)], signal);
-  }
-}
-
-function pause(ms, signal) {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
+  await follow('/v1/stream/kpis?minutes=60&hours=48', (name, data) => {
+    if (name === 'kpis') state.kpis = data;
+    else if (name === 'consumers') state.consumers = data;
+    else return false;
+    show();
+    return true;
+  }, { signal, status: live, asOf: () => state.kpis?.asOf });
 }
 
 function set(cards, key, value, sub, cls) {
@@ -112,12 +95,21 @@ function showKpis(cards, charts, k) {
   set(cards, 'alertRate', `${num(r.lastHour.alerts)} / h`,
     `last full hour · baseline ${num(r.baseline, 2)} / h · ${ratio} (alerting above ${num(r.threshold)}×)`,
     r.exceeds ? 'bad' : 'ok');
+  const o = k.fraudOutcomes;
+  set(cards, 'precision', o.precision == null ? dash : `${num(o.precision * 100, 1)} %`,
+    `precision so far · ${num(o.raised)} raised · ${num(o.confirmedFraud)} confirmed · ${count(o.falsePositives, 'false positive')} · ${num(o.open)} open${since(o.countedSince)}`);
+  const rs = k.riskScores;
+  const high = rs.buckets.filter((b) => b.from >= HIGH_RISK).reduce((a, b) => a + b.customers, 0);
+  set(cards, 'riskScored', num(rs.customers), `customers scored · ${num(high)} at ${HIGH_RISK} or above${since(rs.countedSince)}`);
 
   const perHour = r.perHour.slice(-24);
   const byMinute = new Map();
   for (const e of k.eventsPerMinute) byMinute.set(e.minute, (byMinute.get(e.minute) || 0) + e.count);
   const now = Date.parse(k.asOf);
   const minutes = Array.from({ length: 30 }, (_, i) => new Date(now - (29 - i) * 60_000).toISOString().slice(0, 16));
+  const outcomes = [
+    ['open', o.open], ['confirmed fraud', o.confirmedFraud], ['false positive', o.falsePositives], ['closed, no verdict', o.closedWithoutVerdict],
+  ];
   charts.replaceChildren(
     chartFigure('Fraud alerts raised per hour (last 24 h)', barChart({
       bars: perHour.map((p) => ({ label: `${p.hour}:00`, shortLabel: `${p.hour.slice(11)}h`, value: p.alerts, hot: r.baseline > 0 && p.alerts > r.threshold * r.baseline })),
@@ -131,7 +123,23 @@ function showKpis(cards, charts, k) {
       bars: minutes.map((m) => ({ label: m, shortLabel: m.slice(11), value: byMinute.get(m) || 0 })),
       summary: `Events logged per minute over the last 30 minutes; ${num(byMinute.get(minutes[29]) || 0)} so far this minute.`,
     })),
+    chartFigure('Fraud alerts by outcome', barChart({
+      bars: outcomes.map(([label, value]) => ({ label, value, hot: label === 'confirmed fraud' })),
+      summary: `Fraud alerts: ${outcomes.map(([label, value]) => `${value} ${label}`).join(', ')}; precision ${o.precision == null ? 'not known yet' : `${num(o.precision * 100, 1)} %`}.`,
+    }), h('a', { href: route('/alerts', { status: 'open' }) }, 'The open alerts')),
+    chartFigure('Risk-score distribution (customers by latest score)', barChart({
+      bars: rs.buckets.map((b) => ({ label: `${b.from.toFixed(1)}–${b.to.toFixed(1)}`, shortLabel: b.from.toFixed(1), value: b.customers, hot: b.from >= HIGH_RISK })),
+      summary: `Customers by their latest risk score in buckets of 0.1: ${rs.buckets.map((b) => `${b.customers} from ${b.from.toFixed(1)}`).join(', ')}.`,
+    })),
   );
+}
+
+function count(n, noun) {
+  return `${num(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function since(hour) {
+  return hour ? ` · counted since ${hour}:00 UTC` : '';
 }
 
 function showLag(cards, consumers) {
@@ -141,6 +149,6 @@ function showLag(cards, consumers) {
   set(cards, 'consumerLag', `${num(worst)} events`, `${each}${oldest ? ` · oldest ${num(oldest, 1)} s` : ''}`, oldest > 300 ? 'bad' : 'ok');
 }
 
-function chartFigure(caption, chart) {
-  return h('figure', { class: 'chart' }, h('figcaption', {}, caption), chart);
+function chartFigure(caption, chart, ...after) {
+  return h('figure', { class: 'chart' }, h('figcaption', {}, caption), chart, ...after);
 }
