@@ -188,3 +188,39 @@ def test_the_evaluating_process_runs_the_evaluator_and_with_webhooks_the_sender(
             assert names - {"consumer-twin"} == expected
         finally:
             runtime.close()
+
+
+def test_model_drift_fires_on_the_last_day_the_risk_engine_measured() -> None:
+    from datetime import date
+
+    from banktwin.risk.engine import DriftRecord
+
+    def day(psi: float) -> DriftRecord:
+        return DriftRecord(
+            model_name="RiskScore",
+            model_version="RiskScore/2",
+            day=date(2026, 3, 1),
+            rows=1800,
+            score_psi=0.01,
+            features={"outflow_90d": psi},
+            worst_input="outflow_90d",
+            worst_psi=psi,
+            threshold=0.1,
+            drifted=psi > 0.1,
+        )
+
+    latest: list[DriftRecord | None] = [None]
+    log, kv, clock = InMemoryEventLog(), InMemoryKeyValueStore(), Clock()
+    measures = SystemMeasures({}, None, lambda: latest[0])
+    assert measures.measure(clock()) == []  # nothing measured: the rule keeps its state
+    evaluator = AlertEvaluator(log, kv, measures, clock)
+    latest[0] = day(0.04)
+    assert evaluator.evaluate_once() == []
+    latest[0] = day(0.31)
+    [fired] = evaluator.evaluate_once()
+    assert isinstance(fired, Fired) and fired.rule.name == "model_drift"
+    assert fired.key == "RiskScore" and fired.value == 0.31
+    latest[0] = day(0.05)
+    clock.advance(60)
+    [resolved] = evaluator.evaluate_once()
+    assert isinstance(resolved, Resolved)
