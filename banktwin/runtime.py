@@ -230,7 +230,7 @@ class Runtime:
             rules = with_thresholds(self.settings.alert_threshold_overrides)
         except ValueError as exc:
             raise ConfigurationError(f"BANKTWIN_ALERT_THRESHOLDS: {exc}") from None
-        measures = SystemMeasures(self.consumers, self.kpis, self._latest_drift)
+        measures = SystemMeasures(self.consumers, self.kpis, self._latest_drift, self.kv)
         webhooks = self._webhooks() if self.settings.alert_webhooks else None
         return AlertEvaluator(self.log, self.kv, measures, _utc_now, rules, webhooks)
 

@@ -14,16 +14,23 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
+
+from banktwin.alerting import ALERTING
 from banktwin.consumers.consumer import Consumer
+from banktwin.consumers.engine import Checkpoint
 from banktwin.domain.operational_alerts import Measurement
 from banktwin.errors import UnavailableError
 from banktwin.kpis.reader import KpiReader
+from banktwin.store.kv import KeyValueStore, prefix_end
 
 if TYPE_CHECKING:
     from banktwin.risk.engine import DriftRecord
 
 log = logging.getLogger(__name__)
 
+MOVED_PREFIX = "moved/"
+"""Keys of when each consumer's positions last moved (the stall timer)."""
 BANK = "bank"
 """The key of a measure of the bank as a whole."""
 
@@ -46,13 +53,18 @@ class SystemMeasures:
         consumers: Mapping[str, Consumer[Any]],
         kpis: KpiReader | None,
         drift: Callable[[], DriftRecord | None] | None = None,
+        kv: KeyValueStore | None = None,
     ) -> None:
-        """``drift`` reads the last day of drift measured (``None`` before the first)."""
+        """``drift`` reads the last day of drift measured (``None`` before the first);
+        ``kv`` keeps when each consumer was last seen moving, so a restarted evaluator does
+        not give a stalled consumer its 10 minutes again."""
         self._consumers = consumers
         self._kpis = kpis
         self._drift = drift
+        self._kv = kv
         self._moved: dict[str, tuple[dict[int, int], datetime]] = {}
         """Per consumer, its positions when last seen moving, and when."""
+        self._loaded = kv is None
 
     def measure(self, now: datetime) -> list[Measurement]:
         measured: list[Measurement] = []
@@ -95,9 +107,39 @@ class SystemMeasures:
         return [Measurement("model_drift", latest.model_name, latest.worst_psi, now)]
 
     def _still_for(self, name: str, positions: dict[int, int], now: datetime) -> float:
-        """Seconds since ``name``'s positions last moved, as this process has seen them."""
+        """Seconds since ``name``'s positions last moved, as this deployment has seen them."""
+        self._load()
         seen = self._moved.get(name)
         if seen is None or seen[0] != positions:
             self._moved[name] = (positions, now)
+            self._save(name)
             return 0.0
         return round((now - seen[1]).total_seconds(), 3)
+
+    def _load(self) -> None:
+        if self._loaded or self._kv is None:
+            return
+        try:
+            stored = self._kv.scan(ALERTING, MOVED_PREFIX, prefix_end(MOVED_PREFIX))
+        except UnavailableError as exc:
+            log.debug("alerting: cannot read when consumers last moved: %s", exc)
+            return
+        for key, raw in stored:
+            moved = msgspec.msgpack.decode(raw, type=_Moved)
+            self._moved[key.removeprefix(MOVED_PREFIX)] = (moved.positions, moved.at)
+        self._loaded = True
+
+    def _save(self, name: str) -> None:
+        if self._kv is None:
+            return
+        positions, at = self._moved[name]
+        raw = msgspec.msgpack.encode(_Moved(positions, at))
+        try:
+            self._kv.commit(Checkpoint(ALERTING, {}, {}), {f"{MOVED_PREFIX}{name}": raw})
+        except UnavailableError as exc:  # measured again at the next evaluation
+            log.debug("alerting: cannot keep when %s last moved: %s", name, exc)
+
+
+class _Moved(msgspec.Struct, frozen=True):
+    positions: dict[int, int]
+    at: datetime

@@ -224,3 +224,17 @@ def test_model_drift_fires_on_the_last_day_the_risk_engine_measured() -> None:
     clock.advance(60)
     [resolved] = evaluator.evaluate_once()
     assert isinstance(resolved, Resolved)
+
+
+def test_a_restarted_evaluator_keeps_counting_a_stall_from_when_it_began() -> None:
+    log, clock, kv = InMemoryEventLog(partitions=2), Clock(), InMemoryKeyValueStore()
+    projector = Projector(log, InMemoryStateStore())
+    customer = new_id()
+    log.append([registered(customer), posted(customer)])
+    SystemMeasures({"twin": projector}, None, kv=kv).measure(clock())  # first sight
+    restarted = SystemMeasures({"twin": projector}, None, kv=kv)  # a new process
+    later = {(m.rule, m.key): m.value for m in restarted.measure(clock.now + timedelta(minutes=7))}
+    assert later[("consumer_stalled", "twin")] == 420  # not 0: the timer survived the restart
+    forgetful = SystemMeasures({"twin": projector}, None)
+    again = {(m.rule, m.key): m.value for m in forgetful.measure(clock.now + timedelta(minutes=7))}
+    assert again[("consumer_stalled", "twin")] == 0  # without a store, it starts over
