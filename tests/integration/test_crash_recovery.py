@@ -160,7 +160,7 @@ def stream_transactions(
 def consumers_lag(base: str) -> int:
     """Events the slowest consumer has not applied (by ``/readyz``)."""
     consumers = httpx.get(f"{base}/readyz").json()["consumers"]
-    assert {c["name"] for c in consumers} == {"twin", "kpis", "fraud"}
+    assert {c["name"] for c in consumers} == {"twin", "kpis", "fraud", "risk"}
     return max(int(c["lag"]) for c in consumers)
 
 
