@@ -28,7 +28,7 @@ SECRET = "metrics-test-signing-key-0123456789abcdef"
 CLIENT = ("loader", "loader-secret-123")
 CUSTOMERS = [str(uuid.uuid4()) for _ in range(6)]
 DEBITS_EACH = 5
-CONSUMERS = ("twin", "kpis", "fraud")
+CONSUMERS = ("twin", "kpis", "fraud", "risk")
 Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
 
 
@@ -166,7 +166,7 @@ def test_a_scrape_of_the_api_includes_what_the_consumer_processes_counted(
     assert appended[(("source", "loader"), ("type", "transaction.posted"))] == debits
     assert appended[(("source", "loader"), ("type", "customer.login"))] == 1
     logged = per_consumer(found, "banktwin_events_applied_total")
-    assert logged["twin"] == logged["kpis"] == logged["fraud"] >= served.posted
+    assert logged["twin"] == logged["kpis"] == logged["fraud"] == logged["risk"] >= served.posted
     assert per_consumer(found, "banktwin_consumer_lag_seconds") == dict.fromkeys(CONSUMERS, 0)
 
     requests = found["banktwin_http_request_duration_seconds_count"]
