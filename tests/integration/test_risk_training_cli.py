@@ -148,7 +148,7 @@ def test_train_list_promote_and_roll_back(tmp_path: Path, tables: tuple[Path, Pa
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (("train", "risk"), "--data"),
+        (("train", "risk"), "the twin's history"),  # no --data: the twin's (empty) log
         (("train", "risk", "--data", "DATA"), "--label"),
         (("train", "risk", "--data", "DATA", "--label", "nope"), "--label: no column 'nope'"),
         (("train", "risk", "--data", "DATA", "--label", "defaulted"), "--positive"),
@@ -190,3 +190,36 @@ def test_registry_errors_name_the_option(tmp_path: Path, tables: tuple[Path, Pat
     nothing = banktwin(tmp_path, "models", "rollback", "--name", "FraudScore")
     assert nothing.returncode == 2
     assert "--name: FraudScore has no previous champion recorded" in nothing.stderr
+
+
+def test_without_data_it_trains_on_the_twins_history_and_exports_its_table(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from banktwin.adapters import open_event_log
+    from banktwin.sim import SimConfig, Simulation
+
+    log = open_event_log(Settings(data_dir=tmp_path).event_log_url)
+    sim = Simulation(SimConfig(customers=300, seed=5, history_days=45))
+    for batch in sim.backfill(end=datetime(2026, 3, 2, tzinfo=UTC), batch_size=20_000):
+        log.append(batch)
+    log.close()
+
+    table = tmp_path / "features.parquet"
+    exported = banktwin(tmp_path, "train", "risk", "--export-features", str(table))
+    assert exported.returncode == 0, exported.stderr
+    frame = pd.read_parquet(table)
+    assert {"customer_id", "as_of", "label"} <= set(frame.columns) and frame["label"].any()
+    assert aliases(tmp_path)[CHAMPION] is None  # exporting trains nothing
+
+    report = tmp_path / "metrics.json"
+    trained = banktwin(tmp_path, "train", "risk", "--folds", "3", "--json", str(report))
+    assert trained.returncode == 0, trained.stderr
+    figures = json.loads(report.read_text())
+    assert figures["data"] == "the twin's history"
+    assert aliases(tmp_path)[CHAMPION] == 1
+    refused = banktwin(tmp_path, "train", "risk", "--label", "x")
+    assert refused.returncode == 2 and "--label: only with --data" in refused.stderr
