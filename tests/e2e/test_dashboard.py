@@ -549,6 +549,53 @@ def _register_models(data_dir: Path) -> None:
         registry.close()
 
 
+def _measured_drift(data_dir: Path) -> None:
+    """Three days of RiskScore drift in the risk engine's keys, as it keeps them when it
+    measures a day (the last one above the threshold)."""
+    from datetime import date
+
+    import msgspec
+
+    from banktwin.adapters import open_kv_store
+    from banktwin.consumers.engine import Checkpoint
+    from banktwin.errors import ConflictError
+    from banktwin.risk.engine import DRIFT_DAY_PREFIX, DRIFT_LATEST, DriftRecord
+    from banktwin.risk.names import RISK_CONSUMER
+
+    days = [
+        DriftRecord(
+            model_name="RiskScore",
+            model_version="RiskScore/1",
+            day=date(2026, 3, day),
+            rows=1800,
+            score_psi=0.02 * day,
+            features={"outflow_90d": 0.05 * day, "liquid_balance": 0.01},
+            worst_input="outflow_90d",
+            worst_psi=0.05 * day,
+            threshold=0.1,
+            drifted=0.05 * day > 0.1,
+        )
+        for day in (1, 2, 3)
+    ]
+    encode = msgspec.msgpack.Encoder().encode
+    puts: dict[str, bytes | None] = {
+        f"{DRIFT_DAY_PREFIX}RiskScore/1/{d.day.isoformat()}": encode(d) for d in days
+    }
+    puts[DRIFT_LATEST] = encode(days[-1])
+    kv = open_kv_store(f"sqlite:///{data_dir / 'twin-state.db'}")
+    try:
+        for _ in range(20):  # the running engine may commit between the read and the write
+            positions = kv.positions(RISK_CONSUMER)
+            try:
+                kv.commit(Checkpoint(RISK_CONSUMER, positions, positions), puts)
+                return
+            except ConflictError:
+                time.sleep(0.05)
+        pytest.fail("could not write the drift beside the running risk engine")
+    finally:
+        kv.close()
+
+
 def test_the_models_page_lists_versions_and_drift_for_admins_only(
     page: Page, served: Served
 ) -> None:
@@ -558,6 +605,7 @@ def test_the_models_page_lists_versions_and_drift_for_admins_only(
     page.get_by_role("button", name="Sign out").click()
 
     _register_models(served.data_dir)
+    _measured_drift(served.data_dir)
     sign_in(page, served, OPS)
     page.get_by_role("link", name="Models").click()
     expect(page.get_by_role("heading", name="FraudScore")).to_be_visible()
@@ -568,12 +616,17 @@ def test_the_models_page_lists_versions_and_drift_for_admins_only(
     expect(page.get_by_role("table", name="Versions of RiskScore, newest first")).to_contain_text(
         "logistic"
     )
-    # Drift: its figures where the drift endpoint answers, "no drift measured yet" on a 404.
-    for model in ("FraudScore", "RiskScore"):
-        drift = page.locator(f'[data-drift="{model}"]')
-        expect(drift).not_to_contain_text("Reading drift")
-        if drift.locator("[data-no-drift]").count() == 0:
-            expect(drift.locator(f'[data-score-psi="{model}"]')).to_be_visible()
+    # Drift: "no drift measured yet" where the endpoint answers 404 (the fraud model's drift
+    # is not measured), the days measured where it answers.
+    fraud = page.locator('[data-drift="FraudScore"]')
+    expect(fraud.locator("[data-no-drift]")).to_be_visible()
+    risk = page.locator('[data-drift="RiskScore"]')
+    expect(risk.locator('[data-score-psi="RiskScore"]')).to_contain_text("0.060")
+    expect(risk).to_contain_text("outflow_90d")
+    expect(risk).to_contain_text("drifted")
+    days = page.get_by_role("table", name="Drift of RiskScore, newest first")
+    expect(days.locator("tbody tr")).to_have_count(3)
+    expect(days.locator("tbody tr").first).to_contain_text("2026-03-03")
     page.get_by_role("link", name=re.compile("^Operational alerts")).click()
     expect(page.get_by_role("heading", name="Operations")).to_be_visible()
     page.get_by_role("link", name="Models", exact=True).first.click()

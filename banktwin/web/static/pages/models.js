@@ -96,10 +96,10 @@ async function showDrift(panel, name, signal) {
       ['Worst input', worst(latest)],
       ['State', flag(latest)],
     ]) : h('p', { class: 'muted' }, 'No drift measured yet.'),
-    history.length ? h('figure', { class: 'chart' }, h('figcaption', {}, 'Score PSI per day'), barChart({
-      bars: history.map((x) => ({ label: x.day, shortLabel: x.day.slice(5), value: x.scorePsi, hot: x.drifted })),
+    history.length ? h('figure', { class: 'chart' }, h('figcaption', {}, 'Worst PSI per day (the score or a feature: what drift is judged on)'), barChart({
+      bars: history.map((x) => ({ label: x.day, shortLabel: x.day.slice(5), value: x.worstPsi ?? x.scorePsi, hot: x.drifted })),
       refs: [{ value: d.threshold, label: 'threshold', kind: 'limit' }],
-      summary: `Score PSI per day for ${name}, threshold ${d.threshold}; latest ${latest ? num(latest.scorePsi, 3) : 'none'}.`,
+      summary: `Worst PSI per day for ${name}, threshold ${d.threshold}; latest ${latest ? num(latest.worstPsi ?? latest.scorePsi, 3) : 'none'}.`,
     })) : null,
     history.length ? table(`Drift of ${name}, newest first`, [
       { label: 'Day', cell: (x) => x.day },
