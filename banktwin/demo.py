@@ -13,7 +13,6 @@ from functools import partial
 
 import uvicorn
 from rich.console import Console
-from rich.progress import TaskID
 
 from banktwin.api.app import create_app
 from banktwin.api.auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SCOPES, Authority
@@ -26,7 +25,7 @@ from banktwin.fraud.log_commands import feature_config, fold_with_progress
 from banktwin.fraud.model_release import register_model
 from banktwin.fraud.training import NotEnoughHistoryError, train_on_history
 from banktwin.log.port import EventLog
-from banktwin.progress import event_progress
+from banktwin.progress import event_progress, table_stage, task_bars, training_stage
 from banktwin.projector.replay import catch_up_consumers
 from banktwin.registry import CHAMPION, open_model_registry
 from banktwin.registry.port import RISK_MODEL
@@ -116,27 +115,13 @@ def prepare_risk_engine(runtime: Runtime, console: Console) -> None:
     from banktwin.risk.twin_training import NotEnoughLossesError, train_and_release
 
     settings = runtime.settings
-    tasks: dict[str, TaskID] = {}
     try:
         with event_progress() as progress:
-
-            def table(task: str, done: int, total: int | None) -> None:
-                if task not in tasks:
-                    title = "risk: folding the log" if task == "events" else "risk: table rows"
-                    tasks[task] = progress.add_task(title, total=total)
-                progress.update(tasks[task], completed=done, total=total)
-
-            def folds(task: str, done: int, total: int) -> None:
-                if task not in tasks:
-                    title = "final model" if task == "final model" else f"cross-validating {task}"
-                    tasks[task] = progress.add_task(f"risk: {title}", total=total)
-                progress.update(tasks[task], completed=done, total=total)
-
             training, release = train_and_release(
                 runtime.log,
                 partial(open_model_registry, settings),
-                table_progress=table,
-                progress=folds,
+                table_progress=task_bars(progress, lambda task: f"risk: {table_stage(task)}"),
+                progress=task_bars(progress, lambda task: f"risk: {training_stage(task)}"),
             )
         figures = training.trained.metrics
         console.print(

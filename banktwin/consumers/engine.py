@@ -83,3 +83,9 @@ class Committed(Generic[W]):
 
 
 Listener = Callable[[Committed[W]], None]
+
+
+def nonzero_positions(positions: Mapping[int, int]) -> dict[int, int]:
+    """``positions`` without the partitions at 0 (a partition not listed is at 0): for
+    comparing two sets of positions."""
+    return {p: o for p, o in positions.items() if o}

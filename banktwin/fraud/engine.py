@@ -33,7 +33,7 @@ from typing import Final
 
 import msgspec
 
-from banktwin.consumers.engine import Checkpoint
+from banktwin.consumers.engine import Checkpoint, nonzero_positions
 from banktwin.domain.events import Event, derived_event_id, new_event
 from banktwin.domain.payloads.account import Direction, TransactionPosted
 from banktwin.domain.payloads.insight import FraudAlertRaised, Severity
@@ -202,7 +202,7 @@ class FraudEngine:
 
     def begin(self) -> FraudWork:
         committed = self._committed if self._committed is not None else self.positions()
-        if self._state is None or _nonzero(self._applied) != _nonzero(committed):
+        if self._state is None or nonzero_positions(self._applied) != nonzero_positions(committed):
             self._restore()  # a batch failed after folding, or another process committed
         return FraudWork()
 
@@ -351,10 +351,6 @@ class FraudEngine:
 
 _POSITIONS = msgspec.msgpack.Decoder(dict[int, int])
 _POSITIONS_ENCODER = msgspec.msgpack.Encoder()
-
-
-def _nonzero(positions: dict[int, int]) -> dict[int, int]:
-    return {p: o for p, o in positions.items() if o}
 
 
 def _model_scores(serving: ServingModel | None, features: list[Features]) -> list[float] | None:

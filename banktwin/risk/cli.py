@@ -246,7 +246,7 @@ def _train(
     config: RiskTrainingConfig,
     holdout: float,
 ) -> tuple[LabelledTable, RiskTrainingResult, np.ndarray]:
-    from banktwin.progress import event_progress
+    from banktwin.progress import event_progress, task_bars, training_stage
     from banktwin.risk.holdout import holdout_mask
     from banktwin.risk.tabular import TableInputError, read_table, split_table
     from banktwin.risk.training import train_risk_model
@@ -267,13 +267,7 @@ def _train(
         progress.update(reading, total=len(labelled.ids), completed=len(labelled.ids))
         mask = holdout_mask(labelled.ids, holdout)
         keep = ~mask
-        tasks: dict[str, Any] = {}
-
-        def report(task: str, done: int, total: int) -> None:
-            if task not in tasks:
-                title = "final model" if task == "final model" else f"cross-validating {task}"
-                tasks[task] = progress.add_task(title, total=total)
-            progress.update(tasks[task], completed=done, total=total)
+        report = task_bars(progress, training_stage)
 
         try:
             trained = train_risk_model(
@@ -298,24 +292,17 @@ def _twin_table(settings: Any, horizon_days: float) -> TwinTable:
     from datetime import timedelta
 
     from banktwin.adapters import open_event_log
-    from banktwin.progress import event_progress
+    from banktwin.progress import event_progress, table_stage, task_bars
     from banktwin.risk.twin_training import twin_table
 
     try:
         log = open_event_log(settings.event_log_url)
     except BanktwinError as exc:
         raise _fail(str(exc)) from None
-    tasks: dict[str, Any] = {}
     try:
         with event_progress() as progress:
-
-            def report(task: str, done: int, total: int | None) -> None:
-                if task not in tasks:
-                    title = "folding the log" if task == "events" else "building rows"
-                    tasks[task] = progress.add_task(title, total=total)
-                progress.update(tasks[task], completed=done, total=total)
-
-            return twin_table(log, timedelta(days=horizon_days), report)
+            bars = task_bars(progress, table_stage)
+            return twin_table(log, timedelta(days=horizon_days), bars)
     finally:
         log.close()
 
@@ -323,18 +310,11 @@ def _twin_table(settings: Any, horizon_days: float) -> TwinTable:
 def _train_on_twin(
     twin: TwinTable, config: RiskTrainingConfig, holdout: float
 ) -> tuple[LabelledTable, RiskTrainingResult, np.ndarray]:
-    from banktwin.progress import event_progress
+    from banktwin.progress import event_progress, task_bars, training_stage
     from banktwin.risk.twin_training import NotEnoughLossesError, train_on_twin
 
-    tasks: dict[str, Any] = {}
     with event_progress() as progress:
-
-        def report(task: str, done: int, total: int) -> None:
-            if task not in tasks:
-                title = "final model" if task == "final model" else f"cross-validating {task}"
-                tasks[task] = progress.add_task(title, total=total)
-            progress.update(tasks[task], completed=done, total=total)
-
+        report = task_bars(progress, training_stage)
         try:
             training = train_on_twin(twin, config=config, holdout_share=holdout, progress=report)
         except NotEnoughLossesError as exc:
