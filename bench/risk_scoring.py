@@ -47,6 +47,9 @@ class _Fixed:
     def current(self) -> Served[RiskModel]:
         return self._serving
 
+    def refresh_now(self) -> Served[RiskModel]:
+        return self._serving
+
 
 def _bank(customers: int, days: int) -> InMemoryEventLog:
     log = InMemoryEventLog(4)

@@ -78,6 +78,14 @@ class Champion(Generic[M]):
             ).start()
         return self._serving
 
+    def refresh_now(self) -> Served[M] | None:
+        """Look at the registry at once, on this thread (after this process registered a
+        version: the next look would otherwise wait for ``refresh_s``)."""
+        with self._refreshing:
+            self._checked_at = self._clock()
+            self._refresh()
+        return self._serving
+
     def _refresh_then_release(self) -> None:
         try:
             self._refresh()

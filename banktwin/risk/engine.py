@@ -54,7 +54,7 @@ from typing import Any, Final, Protocol
 import msgspec
 import numpy as np
 
-from banktwin.consumers.engine import Checkpoint
+from banktwin.consumers.engine import Checkpoint, nonzero_positions
 from banktwin.domain.events import Event, SubjectKind, derived_event_id, new_event
 from banktwin.domain.payloads.insight import RiskScoreUpdated, ScoreReason
 from banktwin.domain.payloads.loan import LoanSubmitted
@@ -107,6 +107,10 @@ class RiskModelSource(Protocol):
 
     def current(self) -> Served[RiskModel] | None:
         """The model for the next batch; ``None``: nothing is scored."""
+        ...
+
+    def refresh_now(self) -> Served[RiskModel] | None:
+        """The model, looked up at once (a version was just registered here)."""
         ...
 
 
@@ -202,7 +206,7 @@ class RiskEngine:
 
     def begin(self) -> RiskWork:
         committed = self._committed if self._committed is not None else self.positions()
-        if self._book is None or _nonzero(self._applied) != _nonzero(committed):
+        if self._book is None or nonzero_positions(self._applied) != nonzero_positions(committed):
             self._restore(committed)
         return RiskWork()
 
@@ -325,7 +329,7 @@ class RiskEngine:
         """Score every customer the engine knows, as of the newest event folded, and commit
         (the demo, after training a first model on the history folded without one). Returns
         the customers scored; 0 without a champion."""
-        serving = self._models.current()
+        serving = self._models.refresh_now()
         work = self.begin()
         book = self._book
         assert book is not None
@@ -528,7 +532,3 @@ def _drift_event(record: DriftRecord) -> Event:
         source=SOURCE,
         event_id=derived_event_id(cause, 0),
     )
-
-
-def _nonzero(positions: Mapping[int, int]) -> dict[int, int]:
-    return {p: o for p, o in positions.items() if o}

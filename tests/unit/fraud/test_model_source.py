@@ -89,3 +89,15 @@ def test_without_a_registry_store_nothing_is_opened() -> None:
     source = ChampionModel(lambda: opened.append(1), available=lambda: False)  # type: ignore[arg-type, return-value]
     assert source.current() is None
     assert opened == []
+
+
+def test_a_version_registered_here_is_served_at_once_when_asked() -> None:
+    registry = Registry()
+    now = [0.0]
+    source = ChampionModel(lambda: registry, refresh_s=30, clock=lambda: now[0])  # type: ignore[arg-type, return-value]
+    assert source.current() is None  # nothing registered yet
+    registry.artifacts, registry.champion = {1: a_model(1)}, 1
+    assert source.current() is None  # the next look waits for refresh_s
+    served = source.refresh_now()
+    assert served is not None and served.version == f"{FRAUD_MODEL}/1"
+    assert source.current() is served

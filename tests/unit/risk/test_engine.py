@@ -39,6 +39,9 @@ class Fixed:
     def current(self) -> Served[RiskModel] | None:
         return self.serving
 
+    def refresh_now(self) -> Served[RiskModel] | None:
+        return self.serving
+
 
 def simulated(customers: int, days: int, seed: int) -> list[Event]:
     sim = Simulation(SimConfig(customers=customers, seed=seed, history_days=days))
