@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic
 
-from banktwin.consumers.engine import Checkpoint, Committed, Engine, Listener, W
+from banktwin.consumers.engine import Checkpoint, Committed, Engine, Listener, W, event_types_of
 from banktwin.errors import ConflictError
 from banktwin.log.port import EventLog, LoggedEvent
 
@@ -81,6 +81,19 @@ class _Uncommitted(Generic[W]):
     since: float = field(default_factory=time.monotonic)
     last_read: int = 0
     """Log events of the latest read applied to it."""
+
+
+@dataclass(slots=True)
+class _Read:
+    """One read of the owned partitions."""
+
+    batch: list[LoggedEvent]
+    """The events to apply (of the engine's types, if it has some)."""
+    end: dict[int, int]
+    """The positions after the events looked at."""
+    behind: bool
+    looked_at: int
+    """Log events looked at, of any type: what the read consumed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +153,7 @@ class Consumer(Generic[W]):
         self._owned = owned
         self._log = log
         self.engine = engine
+        self._types = event_types_of(engine)
         self._batch_size = batch_size
         self._commit_interval_s = commit_interval_s
         self._catch_up_commit_s = (
@@ -213,20 +227,27 @@ class Consumer(Generic[W]):
         age = ((now or datetime.now(UTC)) - oldest).total_seconds()
         return Lag(events, round(max(age, 0.0), 3))
 
-    def _read_batch(self, start: dict[int, int]) -> tuple[list[LoggedEvent], dict[int, int], bool]:
-        """The next events of every owned partition, the positions after them, and whether a
-        partition had more than one read could take (the consumer is catching up)."""
+    def _read_batch(self, start: dict[int, int]) -> _Read:
+        """The next events of every owned partition (of the engine's types, if it has some),
+        the positions after them, and whether a partition had more than one read could take
+        (the consumer is catching up)."""
         per_partition = max(self._batch_size // max(len(start), 1), 1)
-        batch: list[LoggedEvent] = []
-        end = dict(start)
-        behind = False
+        read = _Read([], dict(start), False, 0)
         for partition, offset in start.items():
-            events = self._log.read(partition, offset, per_partition)
-            if events:  # a partition's events come in offset order
-                end[partition] = events[-1].offset + 1
-                batch.extend(events)
-                behind = behind or len(events) == per_partition
-        return batch, end, behind
+            if self._types is None:
+                events = self._log.read(partition, offset, per_partition)
+                looked_at = len(events)
+                after = events[-1].offset + 1 if events else offset
+            else:
+                events, looked_at, after = self._log.read_types(
+                    partition, offset, per_partition, self._types
+                )
+            if looked_at:  # a partition's events come in offset order
+                read.end[partition] = after
+                read.batch.extend(events)
+                read.looked_at += looked_at
+                read.behind = read.behind or looked_at == per_partition
+        return read
 
     def run_once(self) -> int:
         """Read and apply the next events, committing when due; returns how many log events
@@ -249,24 +270,24 @@ class Consumer(Generic[W]):
     def _apply_batch(self) -> int:
         pending = self._uncommitted
         start = self.positions() if pending is None else pending.end
-        batch, end, behind = self._read_batch(start)
-        if not batch and pending is not None and self._linger(pending):
-            batch, end, behind = self._read_batch(start)
-        if not batch:
+        read = self._read_batch(start)
+        if not read.looked_at and pending is not None and self._linger(pending):
+            read = self._read_batch(start)
+        if not read.looked_at:
             self.commit()
             return 0
         if pending is None:
-            pending = self._uncommitted = _Uncommitted(self.engine.begin(), start, end)
-        derived = self.engine.process(pending.work, batch)
-        pending.end = end
-        pending.events += len(batch)
-        pending.last_read = len(batch)
+            pending = self._uncommitted = _Uncommitted(self.engine.begin(), start, read.end)
+        derived = self.engine.process(pending.work, read.batch)
+        pending.end = read.end
+        pending.events += read.looked_at
+        pending.last_read = read.looked_at
         if derived:
             self._log.append(derived)
-        interval = self._catch_up_commit_s if behind else self._commit_interval_s
+        interval = self._catch_up_commit_s if read.behind else self._commit_interval_s
         if pending.events >= self._max_uncommitted or time.monotonic() - pending.since >= interval:
             self.commit()
-        return len(batch)
+        return read.looked_at
 
     def _linger(self, pending: _Uncommitted[W]) -> bool:
         """After a bulk read, wait for the next events (up to ``bulk_linger_s``, within the

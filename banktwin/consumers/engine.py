@@ -85,6 +85,14 @@ class Committed(Generic[W]):
 Listener = Callable[[Committed[W]], None]
 
 
+def event_types_of(engine: object) -> frozenset[str] | None:
+    """The only event types an engine reads, if it says (an ``event_types`` attribute): the
+    runtime then has the log decode nothing else (:meth:`EventLog.read_types`); ``None``
+    (the default) hands it every event."""
+    types = getattr(engine, "event_types", None)
+    return None if types is None else frozenset(types)
+
+
 def nonzero_positions(positions: Mapping[int, int]) -> dict[int, int]:
     """``positions`` without the partitions at 0 (a partition not listed is at 0): for
     comparing two sets of positions."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -17,7 +17,7 @@ from banktwin.log.codec import upcast_event
 from banktwin.log.expected_versions import check_versions, subjects_to_check
 from banktwin.log.local_watches import LocalWatches
 from banktwin.log.partitioners import MURMUR2, subject_partitioner
-from banktwin.log.port import AppendResult, LoggedEvent, LogWatch
+from banktwin.log.port import AppendResult, LoggedEvent, LogWatch, TypedRead, typed_read
 
 
 class InMemoryEventLog:
@@ -85,6 +85,11 @@ class InMemoryEventLog:
     def read(self, partition: int, start: int, limit: int) -> list[LoggedEvent]:
         with self._lock:
             return self._partitions[partition][start : start + limit]
+
+    def read_types(
+        self, partition: int, start: int, limit: int, types: Collection[str]
+    ) -> TypedRead:
+        return typed_read(self.read(partition, start, limit), start, types)
 
     def end_offsets(self) -> dict[int, int]:
         with self._lock:

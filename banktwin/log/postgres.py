@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +36,7 @@ from banktwin.errors import UnavailableError
 from banktwin.log.codec import decode_event, encode_payload
 from banktwin.log.expected_versions import check_versions, subjects_to_check
 from banktwin.log.partitioners import CRC32, MURMUR2, check_partitioner, subject_partitioner
-from banktwin.log.port import AppendResult, LoggedEvent, LogWatch
+from banktwin.log.port import AppendResult, LoggedEvent, LogWatch, TypedRead
 from banktwin.log.postgres_notify import NOTIFY, PostgresLogWatches
 from banktwin.postgres_connection import (
     RETRYABLE,
@@ -363,6 +363,23 @@ class PostgresEventLog:
                 (partition, start, limit),
             ).fetchall()
         return [_logged(row) for row in rows]
+
+    def read_types(
+        self, partition: int, start: int, limit: int, types: Collection[str]
+    ) -> TypedRead:
+        """The payloads of other types stay in the database: only their offsets travel."""
+        with postgres_errors("read the event log"), self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT partition_id, log_offset, event_id, subject_id, type, version, "
+                "occurred_at, recorded_at, source, "
+                "CASE WHEN type = ANY(%s) THEN payload::text END FROM event_log "
+                "WHERE partition_id = %s AND log_offset >= %s ORDER BY log_offset LIMIT %s",
+                (list(types), partition, start, limit),
+            ).fetchall()
+        if not rows:
+            return TypedRead([], 0, start)
+        wanted = [_logged(row) for row in rows if row[4] in types]
+        return TypedRead(wanted, len(rows), int(rows[-1][1]) + 1)
 
     def end_offsets(self) -> dict[int, int]:
         """The counters: they move in the same transactions as the rows, so they never run

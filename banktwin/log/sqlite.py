@@ -15,7 +15,7 @@ import functools
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from banktwin.log.partitioners import (
     check_partitioner,
     partition_function,
 )
-from banktwin.log.port import AppendResult, LoggedEvent, LogWatch, subject_hash
+from banktwin.log.port import AppendResult, LoggedEvent, LogWatch, TypedRead, subject_hash
 from banktwin.log.sqlite_wake import SqliteLogWatches
 from banktwin.schema_migrations import Migration, migrate_sqlite, run_sqlite_script
 from banktwin.sqlite_connection import (
@@ -349,8 +349,20 @@ class SqliteEventLog:
         return self._watches.watch(on_append)
 
     def read(self, partition: int, start: int, limit: int) -> list[LoggedEvent]:
+        return _logged_rows(self._rows(partition, start, limit))
+
+    def read_types(
+        self, partition: int, start: int, limit: int, types: Collection[str]
+    ) -> TypedRead:
+        rows = self._rows(partition, start, limit)
+        if not rows:
+            return TypedRead([], 0, start)
+        wanted = [row for row in rows if row[4] in types]  # decoded only if of those types
+        return TypedRead(_logged_rows(wanted), len(rows), rows[-1][1] + 1)
+
+    def _rows(self, partition: int, start: int, limit: int) -> list[tuple[Any, ...]]:
         with sqlite_errors("read the event log"):
-            rows = (
+            return (
                 self._reader()
                 .execute(
                     f"SELECT {_COLUMNS} FROM event_log WHERE partition_id = ? AND log_offset >= ? "
@@ -359,7 +371,6 @@ class SqliteEventLog:
                 )
                 .fetchall()
             )
-        return _logged_rows(rows)
 
     def end_offsets(self) -> dict[int, int]:
         with sqlite_errors("read the event log's offsets"):

@@ -42,6 +42,23 @@ class TestEventLogContract:
         assert log.partitions == PARTITIONS
         assert log.end_offsets() == dict.fromkeys(range(PARTITIONS), 0)
 
+    def test_read_types_decodes_only_those_types_and_says_how_far_it_looked(
+        self, log: EventLog
+    ) -> None:
+        customer = new_id()
+        events = [registered(customer), opened(customer, minutes=1), posted(customer, minutes=2)]
+        events += [posted(customer, minutes=3), opened(customer, minutes=4)]
+        log.append(events)
+        partition = log.partition_of(customer)
+        read = log.read_types(partition, 0, 4, {"transaction.posted"})
+        assert [e.event.event_id for e in read.events] == [events[2].event_id, events[3].event_id]
+        assert [e.offset for e in read.events] == [2, 3]
+        assert (read.looked_at, read.next_offset) == (4, 4)
+        assert read.events[0].event == log.read(partition, 2, 1)[0].event
+        none = log.read_types(partition, 4, 10, {"transaction.posted"})
+        assert (none.events, none.looked_at, none.next_offset) == ([], 1, 5)
+        assert log.read_types(partition, 5, 10, {"transaction.posted"}) == ([], 0, 5)
+
     def test_append_returns_positions_in_order_and_read_gives_events_back(
         self, log: EventLog
     ) -> None:

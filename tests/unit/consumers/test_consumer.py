@@ -307,3 +307,27 @@ def test_catching_up_outside_run_forever_never_lingers() -> None:
     consumer = Consumer(log, CountingEngine(kv), commit_interval_s=3600, bulk_linger_s=3600)
     assert consumer.run_until_caught_up() == BULK_READ_EVENTS  # returns at once
     assert kv.positions("counts") == {0: BULK_READ_EVENTS}
+
+
+class PostedOnlyEngine(CountingEngine):
+    """Counts only transactions, and says so: the runtime hands it nothing else."""
+
+    event_types = frozenset({"transaction.posted"})
+
+    def process(self, work: Counts, batch: Sequence[LoggedEvent]) -> list[Event]:
+        assert all(logged.event.type == "transaction.posted" for logged in batch)
+        return super().process(work, batch)
+
+
+def test_an_engine_of_some_types_gets_only_those_and_passes_over_the_others() -> None:
+    log, kv = InMemoryEventLog(partitions=2), InMemoryKeyValueStore()
+    customers = [new_id() for _ in range(6)]
+    log.append([registered(c) for c in customers])  # a first read finds none of its types
+    log.append([posted(c, minutes=i) for i in range(3) for c in customers])
+    log.append([opened(c, minutes=9) for c in customers])
+    consumer = Consumer(log, PostedOnlyEngine(kv), batch_size=4)
+    assert consumer.run_until_caught_up() == 30  # every event looked at, once
+    assert {PostedOnlyEngine(kv).count(c) for c in customers} == {3}
+    assert kv.positions("counts") == log.end_offsets()
+    assert consumer.lag() == 0
+    assert consumer.run_once() == 0
