@@ -7,7 +7,12 @@
 | ``memory://``                         | InMemoryEventLog    | InMemoryStateStore   |
 
 The key-value state store of engines without tables of their own (KPIs) lives where the state
-store does: ``SqliteKeyValueStore``, ``PostgresKeyValueStore``, ``InMemoryKeyValueStore``.
+store does: ``SqliteKeyValueStore``, ``PostgresKeyValueStore``, ``InMemoryKeyValueStore``; so
+does the connectors' dead-letter table: ``SqliteDeadLetterStore``, ``PostgresDeadLetterStore``,
+``InMemoryDeadLetterStore``.
+
+The consumers' commit announcements reach the processes sharing the state store:
+``SqliteAnnouncementChannel``, ``PostgresAnnouncementChannel``, or none (``memory://``).
 
 Query parameters: ``partitions=N`` (log, fixed when the log is created), ``schema=NAME``
 (PostgreSQL schema to use, created if missing).
@@ -18,7 +23,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from banktwin.consumers.announcements import CommitAnnouncer
 from banktwin.errors import ConfigurationError
+from banktwin.ingest.dead_letters import DeadLetterStore
 from banktwin.log.port import EventLog
 from banktwin.store.kv import KeyValueStore
 from banktwin.store.port import StateStore
@@ -95,6 +102,27 @@ def open_state_store(url: str) -> StateStore:
     )
 
 
+def open_commit_announcer(url: str) -> CommitAnnouncer:
+    """The announcer of the commits of consumers whose state is at the state store's URL (same
+    errors as :func:`open_event_log`; it connects to nothing until it is used)."""
+    from banktwin.consumers.announcement_channels import ChannelAnnouncer
+
+    scheme, bare, options = _options(url)
+    if scheme == "sqlite":
+        from banktwin.consumers.sqlite_announcements import SqliteAnnouncementChannel
+
+        return ChannelAnnouncer(SqliteAnnouncementChannel(_sqlite_path(url)))
+    if scheme in ("postgresql", "postgres"):
+        from banktwin.consumers.postgres_announcements import PostgresAnnouncementChannel
+
+        return ChannelAnnouncer(PostgresAnnouncementChannel(bare, options.get("schema")))
+    if scheme == "memory":
+        return ChannelAnnouncer()
+    raise ConfigurationError(
+        f"BANKTWIN_STORE_URL scheme {scheme!r} is not supported: use sqlite, postgresql or memory"
+    )
+
+
 def open_kv_store(url: str) -> KeyValueStore:
     """The key-value state store at the state store's URL (same errors as
     :func:`open_event_log`)."""
@@ -111,6 +139,27 @@ def open_kv_store(url: str) -> KeyValueStore:
         from banktwin.store.kv_memory import InMemoryKeyValueStore
 
         return InMemoryKeyValueStore()
+    raise ConfigurationError(
+        f"BANKTWIN_STORE_URL scheme {scheme!r} is not supported: use sqlite, postgresql or memory"
+    )
+
+
+def open_dead_letter_store(url: str) -> DeadLetterStore:
+    """The connectors' dead-letter table at the state store's URL (same errors as
+    :func:`open_event_log`)."""
+    scheme, bare, options = _options(url)
+    if scheme == "sqlite":
+        from banktwin.ingest.dead_letters_sqlite import SqliteDeadLetterStore
+
+        return SqliteDeadLetterStore(_sqlite_path(url))
+    if scheme in ("postgresql", "postgres"):
+        from banktwin.ingest.dead_letters_postgres import PostgresDeadLetterStore
+
+        return PostgresDeadLetterStore(bare, schema=options.get("schema"))
+    if scheme == "memory":
+        from banktwin.ingest.dead_letters_memory import InMemoryDeadLetterStore
+
+        return InMemoryDeadLetterStore()
     raise ConfigurationError(
         f"BANKTWIN_STORE_URL scheme {scheme!r} is not supported: use sqlite, postgresql or memory"
     )

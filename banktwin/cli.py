@@ -385,6 +385,17 @@ def _add_risk_commands() -> None:
 _add_risk_commands()
 
 
+def _add_ingest_commands() -> None:
+    """``banktwin ingest kafka`` and ``banktwin dead-letters …`` (list, show, replay, discard)."""
+    from banktwin.ingest.cli import dead_letters_app, ingest_app
+
+    app.add_typer(ingest_app, name="ingest")
+    app.add_typer(dead_letters_app, name="dead-letters")
+
+
+_add_ingest_commands()
+
+
 def main() -> None:
     """Entry point: run the command, turning banktwin's errors into a message and exit 2."""
     try:

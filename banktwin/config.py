@@ -45,11 +45,15 @@ class Settings(BaseSettings):
     ``replay`` …). The processes a command starts log as it does."""
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    consumers: str = Field("twin,kpis,fraud,risk", pattern=r"^[a-z]+(,[a-z]+)*$", examples=["twin"])
+    consumers: str = Field(
+        "twin,kpis,fraud,risk", pattern=r"^[a-z]+(-[a-z]+)?(,[a-z]+(-[a-z]+)?)*$", examples=["twin"]
+    )
     """The consumers of the log this process runs (``serve``, ``demo``, ``worker``), by name:
     ``twin`` (the projector), ``kpis`` (bank-wide KPIs), ``fraud`` (the fraud engine) and
     ``risk`` (the risk engine: scores and drift). The last two read every partition, so they
-    run in one process of those the partitions are split between."""
+    run in one process of those the partitions are split between. For a fraud engine spread
+    over every process, name its two stages instead of ``fraud``: ``fraud-customers`` and
+    ``fraud-entities`` (``docs/fraud.md``, "Scaling out")."""
     run_consumers: bool = True
     """Run the consumers inside ``serve`` (turn off when ``banktwin worker`` runs them)."""
     consumer_processes: int | None = Field(None, ge=0, le=64)

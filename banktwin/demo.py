@@ -20,6 +20,7 @@ from banktwin.api.routers.streams import GRACEFUL_SHUTDOWN_S
 from banktwin.config import Settings
 from banktwin.domain.events import Event
 from banktwin.errors import BanktwinError
+from banktwin.fraud.customer_stage import FRAUD_CUSTOMER_STAGE, CustomerStage
 from banktwin.fraud.engine import FRAUD_CONSUMER, FraudEngine
 from banktwin.fraud.log_commands import feature_config, fold_with_progress
 from banktwin.fraud.model_release import register_model
@@ -73,8 +74,10 @@ def prepare_fraud_engine(runtime: Runtime, console: Console) -> None:
     """Fold the backfilled history through the fraud engine's state, train a first model on
     it and make it the champion, and start the engine from that state at the log's end: it
     scores with rules and a model from the first live transaction, and never scores history
-    with a model trained on it."""
-    if FRAUD_CONSUMER not in runtime.selected:
+    with a model trained on it. The staged engine (``fraud-customers`` and ``fraud-entities``)
+    starts scoring there too; it counts the history's transactions as it projects it."""
+    staged = FRAUD_CUSTOMER_STAGE in runtime.selected
+    if FRAUD_CONSUMER not in runtime.selected and not staged:
         return
     settings = runtime.settings
     history = fold_with_progress(runtime.log, feature_config(settings))
@@ -98,6 +101,11 @@ def prepare_fraud_engine(runtime: Runtime, console: Console) -> None:
             f"[yellow]the fraud model could not be registered[/] ({exc}): the engine scores "
             "with its rules until `banktwin fraud train` registers one"
         )
+    if staged:
+        stage = runtime.consumers[FRAUD_CUSTOMER_STAGE].engine
+        assert isinstance(stage, CustomerStage)
+        stage.score_from(history.end)
+        return
     engine = runtime.consumers[FRAUD_CONSUMER].engine
     assert isinstance(engine, FraudEngine)
     engine.adopt(history.state)

@@ -14,19 +14,30 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from banktwin.adapters import open_event_log, open_kv_store, open_state_store
+from banktwin.adapters import (
+    open_commit_announcer,
+    open_dead_letter_store,
+    open_event_log,
+    open_kv_store,
+    open_state_store,
+)
 from banktwin.alerting.evaluator import AlertEvaluator
 from banktwin.alerting.measures import SystemMeasures
 from banktwin.alerting.webhooks import Webhooks, WebhookSender
 from banktwin.config import Settings
+from banktwin.consumers.announcements import announce_commits
 from banktwin.consumers.consumer import Consumer
 from banktwin.domain.operational_alerts import with_thresholds
 from banktwin.errors import ConfigurationError
+from banktwin.fraud.customer_stage import FRAUD_CUSTOMER_STAGE, CustomerStage
 from banktwin.fraud.decision import DecisionPolicy
 from banktwin.fraud.engine import FRAUD_CONSUMER, FraudEngine
+from banktwin.fraud.entity_stage import FRAUD_ENTITY_STAGE, EntityStage
 from banktwin.fraud.model_source import ChampionModel
 from banktwin.fraud.rules import load_default_rules, load_rules
+from banktwin.fraud.scorer import Scorer
 from banktwin.fraud.windows import DAY, FeatureConfig
+from banktwin.ingest.dead_letters import DeadLetterStore
 from banktwin.kpis.engine import KPI_CONSUMER, KpiEngine
 from banktwin.kpis.reader import KpiReader
 from banktwin.log.port import EventLog
@@ -47,8 +58,22 @@ if TYPE_CHECKING:  # pandas and the model load when the engine is made
     from banktwin.risk.engine import DriftRecord, RiskEngine
     from banktwin.risk.model import RiskModel
 
-CONSUMER_NAMES = (TWIN_CONSUMER, KPI_CONSUMER, FRAUD_CONSUMER, RISK_CONSUMER)
-"""Every consumer of the log, in the order they are started and caught up."""
+CONSUMER_NAMES = (
+    TWIN_CONSUMER,
+    KPI_CONSUMER,
+    FRAUD_CONSUMER,
+    FRAUD_CUSTOMER_STAGE,
+    FRAUD_ENTITY_STAGE,
+    RISK_CONSUMER,
+)
+"""Every consumer of the log, in the order they are started and caught up. The fraud engine
+runs either as one consumer over the whole log (``fraud``, the default) or as two stages over
+each process's partitions (``fraud-customers`` and ``fraud-entities``: ``docs/fraud.md``,
+"Scaling out")."""
+FRAUD_STAGES = (FRAUD_CUSTOMER_STAGE, FRAUD_ENTITY_STAGE)
+"""The staged fraud engine's consumers. A runtime builds the shape of the fraud engine it
+runs (the stages when they are selected, else ``fraud``): the other one is not deployed, and
+its lag is not reported, measured or alerted on."""
 
 STOP_TIMEOUT_S = 30.0
 
@@ -65,6 +90,18 @@ def selected_consumers(settings: Settings) -> list[str]:
         raise ConfigurationError(
             f"BANKTWIN_CONSUMERS (--consumers): no consumer {', '.join(map(repr, unknown))}; "
             f"choose from {', '.join(CONSUMER_NAMES)}"
+        )
+    stages = [n for n in names if n in FRAUD_STAGES]
+    if FRAUD_CONSUMER in names and stages:
+        raise ConfigurationError(
+            f"BANKTWIN_CONSUMERS (--consumers): {FRAUD_CONSUMER!r} is the fraud engine in one "
+            f"process, {' and '.join(map(repr, FRAUD_STAGES))} the same engine in stages: "
+            "choose one"
+        )
+    if stages and len(stages) != len(FRAUD_STAGES):
+        raise ConfigurationError(
+            f"BANKTWIN_CONSUMERS (--consumers): the staged fraud engine needs both "
+            f"{' and '.join(map(repr, FRAUD_STAGES))}"
         )
     return names
 
@@ -89,13 +126,17 @@ class Runtime:
         self.log = log or open_event_log(settings.event_log_url)
         self.store = store or open_state_store(settings.state_store_url)
         self.kv = kv or open_kv_store(settings.state_store_url)
+        self.announcer = open_commit_announcer(settings.state_store_url)
+        """Tells this process and the others sharing the store of each consumer's commits."""
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._supervisor: threading.Thread | None = None
         self._supervisor_stop = threading.Event()
         self._risk_model: Champion[RiskModel] | None = None
+        self._dead_letters: DeadLetterStore | None = None
+        self._dead_letters_lock = threading.Lock()
         try:
-            fraud = self.fraud_engine()
+            scorer = self.fraud_scorer()
         except ConfigurationError:
             self.close()
             raise
@@ -109,10 +150,22 @@ class Runtime:
                 "bulk_linger_s": settings.projector_bulk_linger_s,
             }
             self.projector = Projector(self.log, self.store, **options)
+            fraud: dict[str, Consumer[Any]] = (
+                {
+                    name: Consumer(self.log, stage, **options)
+                    for name, stage in self.fraud_stages(scorer).items()
+                }
+                if FRAUD_CUSTOMER_STAGE in self.selected
+                else {
+                    FRAUD_CONSUMER: Consumer(
+                        self.log, self.fraud_engine(scorer), **{**options, "partitions": None}
+                    )
+                }
+            )
             self.consumers: dict[str, Consumer[Any]] = {
                 TWIN_CONSUMER: self.projector,
                 KPI_CONSUMER: Consumer(self.log, KpiEngine(self.kv), **options),
-                FRAUD_CONSUMER: Consumer(self.log, fraud, **{**options, "partitions": None}),
+                **fraud,
                 RISK_CONSUMER: Consumer(
                     self.log, self.risk_engine(), **{**options, "partitions": None}
                 ),
@@ -122,9 +175,10 @@ class Runtime:
             raise ConfigurationError(f"BANKTWIN_PARTITIONS (--partitions): {exc}") from None
         self.kpis = KpiReader(self.kv, self.log.partitions)
         record_commit_times(self.consumers.values())
+        announce_commits(self.consumers.values(), self.announcer)
 
-    def fraud_engine(self) -> FraudEngine:
-        """The fraud engine the settings describe: rules, thresholds, label delay, and the
+    def fraud_scorer(self) -> Scorer:
+        """How the fraud engine decides, as the settings describe: rules, thresholds and the
         registry's champion model."""
         settings = self.settings
         try:
@@ -137,19 +191,40 @@ class Runtime:
             policy = DecisionPolicy(settings.fraud_alert_threshold, floors)  # type: ignore[arg-type]
         except (OSError, ValueError) as exc:
             raise ConfigurationError(f"BANKTWIN_FRAUD_RULES / thresholds: {exc}") from None
+        models = ChampionModel(
+            partial(open_model_registry, settings),
+            refresh_s=settings.fraud_model_refresh_s,
+            available=partial(registry_exists, settings),
+        )
+        return Scorer(rules, models, policy)
+
+    def fraud_engine(self, scorer: Scorer) -> FraudEngine:
+        """The fraud engine over the whole log, with the label delay the settings give."""
         return FraudEngine(
             self.log,
             self.kv,
-            rules,
-            ChampionModel(
-                partial(open_model_registry, settings),
-                refresh_s=settings.fraud_model_refresh_s,
-                available=partial(registry_exists, settings),
-            ),
-            policy=policy,
-            config=FeatureConfig(label_delay=round(settings.fraud_label_delay_days * DAY)),
-            snapshot_interval_s=settings.fraud_snapshot_interval_s,
+            scorer,
+            config=self._feature_config(),
+            snapshot_interval_s=self.settings.fraud_snapshot_interval_s,
         )
+
+    def fraud_stages(self, scorer: Scorer) -> dict[str, CustomerStage | EntityStage]:
+        """The fraud engine's two stages, by consumer name."""
+        options: dict[str, Any] = {
+            "config": self._feature_config(),
+            "snapshot_interval_s": self.settings.fraud_snapshot_interval_s,
+        }
+        return {
+            FRAUD_CUSTOMER_STAGE: CustomerStage(
+                self.log, self.kv, scorer, name=FRAUD_CUSTOMER_STAGE, **options
+            ),
+            FRAUD_ENTITY_STAGE: EntityStage(
+                self.log, self.kv, scorer, name=FRAUD_ENTITY_STAGE, **options
+            ),
+        }
+
+    def _feature_config(self) -> FeatureConfig:
+        return FeatureConfig(label_delay=round(self.settings.fraud_label_delay_days * DAY))
 
     def risk_engine(self) -> RiskEngine:
         """The risk engine the settings describe: the registry's ``RiskScore`` champion and
@@ -230,9 +305,20 @@ class Runtime:
             rules = with_thresholds(self.settings.alert_threshold_overrides)
         except ValueError as exc:
             raise ConfigurationError(f"BANKTWIN_ALERT_THRESHOLDS: {exc}") from None
-        measures = SystemMeasures(self.consumers, self.kpis, self._latest_drift, self.kv)
+        measures = SystemMeasures(
+            self.consumers, self.kpis, self._latest_drift, self.kv, dead_letters=self.dead_letters
+        )
         webhooks = self._webhooks() if self.settings.alert_webhooks else None
         return AlertEvaluator(self.log, self.kv, measures, _utc_now, rules, webhooks)
+
+    @property
+    def dead_letters(self) -> DeadLetterStore:
+        """The connectors' dead-letter table (where the state store is), opened on first use
+        (the metrics and the alert rules read it)."""
+        with self._dead_letters_lock:
+            if self._dead_letters is None:
+                self._dead_letters = open_dead_letter_store(self.settings.state_store_url)
+            return self._dead_letters
 
     def _latest_drift(self) -> DriftRecord | None:
         from banktwin.risk.serving import RiskReader
@@ -335,3 +421,6 @@ class Runtime:
         self.log.close()
         self.store.close()
         self.kv.close()
+        self.announcer.close()
+        if self._dead_letters is not None:
+            self._dead_letters.close()

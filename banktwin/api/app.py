@@ -21,6 +21,7 @@ from banktwin.api.routers import (
     admin,
     branches,
     customers,
+    dead_letters,
     events,
     fraud_alerts,
     health,
@@ -148,6 +149,7 @@ def create_app(
             kpis.router,
             operational_alerts.router,
             admin.router,
+            dead_letters.router,
             models.router,
             events.router,
         )

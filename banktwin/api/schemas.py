@@ -335,10 +335,10 @@ class BatchReceiptPublic(Public):
 
 class EventTypePublic(Public):
     type: str = Field(examples=["transaction.posted"])
-    subject: Literal["customer", "branch", "loan", "operations"]
+    subject: Literal["customer", "branch", "loan", "operations", "entity"]
     version: int = Field(description="The payload's current schema version.")
     derived_only: bool = Field(
-        description="Only banktwin derives it (the twin, the alert evaluator): not postable."
+        description="Only banktwin derives it (the twin and its engines): not postable."
     )
     payload_schema: dict[str, Any] = Field(description="JSON schema of the payload.")
 

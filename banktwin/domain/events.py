@@ -47,6 +47,7 @@ from banktwin.domain.payloads.customer import (
     CustomerRegistered,
 )
 from banktwin.domain.payloads.fraud_report import FraudReported
+from banktwin.domain.payloads.fraud_routing import EntityHop, EntityLabel
 from banktwin.domain.payloads.insight import (
     FraudAlertRaised,
     FraudAlertStatusChanged,
@@ -74,6 +75,9 @@ class SubjectKind(StrEnum):
     OPERATIONS = "operations"
     """An operational alert (the bank's systems, not a customer's): no twin; its events are
     the log's record of the alert, read by ``GET /v1/alerts``."""
+    ENTITY = "entity"
+    """A terminal, merchant or merchant category (``<kind>:<key>``): no twin; its events are
+    the staged fraud engine's re-keyed record of its transactions and labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,8 @@ _SPECS = (
     EventSpec(
         "model.drift_measured", ModelDriftMeasured, SubjectKind.OPERATIONS, projector_only=True
     ),
+    EventSpec("fraud.entity_hop", EntityHop, SubjectKind.ENTITY, projector_only=True),
+    EventSpec("fraud.entity_label", EntityLabel, SubjectKind.ENTITY, projector_only=True),
 )
 
 TWIN_KINDS = frozenset({SubjectKind.CUSTOMER, SubjectKind.BRANCH, SubjectKind.LOAN})

@@ -6,27 +6,26 @@ the champion model, blends them (:mod:`banktwin.fraud.decision`) and, above the 
 appends a ``fraud.alert_raised``. Logins, devices, profile changes and fraud reports only
 change the state the features are computed from.
 
-**One alert per transaction.** The alert's id is fixed by the transaction id and its event id
-by the alert: a transaction scored again (a replay, the same transaction under another event
-id) never raises a second alert, and the log ignores the repeated event.
+Deciding is the :class:`~banktwin.fraud.scorer.Scorer`'s: one alert per transaction, whatever
+rescoring.
 
 **State and positions.** The engine runs over every partition of the log in one process: the
-terminal, merchant and category state spans customers, so one owner keeps it exact (see
-``docs/fraud.md``, "Scaling out", for the re-keying that splits it). State lives in memory
-and is folded in place, as a Kafka Streams local store. Every commit writes the positions;
-every ``snapshot_interval_s`` the commit also writes the whole state (customers by
-partition, and the entity book) with the positions it reflects, in the same transaction. On
-start, or after a failed batch, the engine loads the last snapshot and folds the log from its
-positions up to the committed ones *without scoring* (those transactions were scored and
-their alerts appended before that commit), then scores from there. So no transaction is
-scored twice or skipped, whatever fails when.
+terminal, merchant and category state spans customers, so one owner keeps it exact. The
+staged engine (:mod:`banktwin.fraud.customer_stage`, :mod:`banktwin.fraud.entity_stage`)
+splits it over processes by re-keying through the log (``docs/fraud.md``, "Scaling out").
+State lives in memory and is folded in place, as a Kafka Streams local store. Every commit
+writes the positions; every ``snapshot_interval_s`` the commit also writes the whole state
+(customers by partition, and the entity book) with the positions it reflects, in the same
+transaction. On start, or after a failed batch, the engine loads the last snapshot and folds
+the log from its positions up to the committed ones *without scoring* (those transactions were
+scored and their alerts appended before that commit), then scores from there. So no
+transaction is scored twice or skipped, whatever fails when.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -34,16 +33,12 @@ from typing import Final
 import msgspec
 
 from banktwin.consumers.engine import Checkpoint, nonzero_positions
-from banktwin.domain.events import Event, derived_event_id, new_event
+from banktwin.domain.events import Event
 from banktwin.domain.payloads.account import Direction, TransactionPosted
-from banktwin.domain.payloads.insight import FraudAlertRaised, Severity
-from banktwin.fraud.decision import Decision, DecisionPolicy, blend, decide
 from banktwin.fraud.entities import EntityBook
 from banktwin.fraud.features import CustomerState, Features, features_at
 from banktwin.fraud.history import in_time_order
-from banktwin.fraud.model import feature_matrix
-from banktwin.fraud.model_source import ModelSource, ServingModel
-from banktwin.fraud.rules import RuleSet
+from banktwin.fraud.scorer import ScoredDebit, Scorer
 from banktwin.fraud.state_codec import (
     decode_book,
     decode_customers,
@@ -68,21 +63,12 @@ FOLDED_TYPES: Final = frozenset(
     }
 )
 """The events the features are computed from; the engine skips every other type."""
-ALERT_NAMESPACE: Final = uuid.UUID("0d6c3f57-1f3e-4d59-9a43-55a2f4d6f0c1")
-SOURCE: Final = "fraud-engine"
-TOP_FACTORS: Final = 3
-
 SCORED_UNTIL: Final = "scored-until"
 """Positions before which every debit was scored already (kept across a reset): a replay
 rebuilds the state from there without scoring history again."""
 SNAPSHOT_META: Final = "snapshot/meta"
 SNAPSHOT_BOOK: Final = "snapshot/entities"
 SNAPSHOT_CUSTOMERS: Final = "snapshot/customers/"
-
-
-def alert_id_for(transaction_id: str) -> str:
-    """The id of the alert a transaction raises: one per transaction, whatever rescoring."""
-    return str(uuid.uuid5(ALERT_NAMESPACE, transaction_id))
 
 
 @dataclass(slots=True)
@@ -129,28 +115,11 @@ def is_scored(event: Event) -> bool:
     return isinstance(payload, TransactionPosted) and payload.direction is Direction.DEBIT
 
 
-def alert_event(cause: Event, decision: Decision, model_version: str | None) -> Event:
-    """The ``fraud.alert_raised`` a decision makes, under ids fixed by the transaction."""
-    payload = cause.payload
+def scored_debit(event: Event, features: Features) -> ScoredDebit:
+    """A ``transaction.posted`` debit with its features, to decide on."""
+    payload = event.payload
     assert isinstance(payload, TransactionPosted)
-    alert_id = alert_id_for(payload.transaction_id)
-    reasons = list(decision.reasons)
-    if model_version is not None:
-        reasons.append(f"model-version:{model_version}")
-    return new_event(
-        FraudAlertRaised(
-            alert_id=alert_id,
-            transaction_id=payload.transaction_id,
-            severity=Severity(decision.severity),
-            score=round(decision.score, 6),
-            reasons=reasons[:50],
-            rule_ids=list(decision.rule_ids)[:50],
-        ),
-        subject_id=cause.subject_id,
-        occurred_at=cause.occurred_at,
-        source=SOURCE,
-        event_id=derived_event_id(alert_id, 0),
-    )
+    return ScoredDebit(payload.transaction_id, event.subject_id, event.occurred_at, features)
 
 
 class FraudEngine:
@@ -160,10 +129,8 @@ class FraudEngine:
         self,
         log: EventLog,
         store: KeyValueStore,
-        rules: RuleSet,
-        models: ModelSource,
+        scorer: Scorer,
         *,
-        policy: DecisionPolicy | None = None,
         config: FeatureConfig = DEFAULT_CONFIG,
         snapshot_interval_s: float = 60.0,
         name: str = FRAUD_CONSUMER,
@@ -171,9 +138,7 @@ class FraudEngine:
     ) -> None:
         self._log = log
         self._store = store
-        self.rules = rules
-        self._models = models
-        self.policy = policy or DecisionPolicy()
+        self.scorer = scorer
         self._config = config
         self._snapshot_interval_s = snapshot_interval_s
         self._name = name
@@ -188,6 +153,11 @@ class FraudEngine:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        """The only events the engine reads (the runtime decodes no other)."""
+        return FOLDED_TYPES
 
     @property
     def state(self) -> FraudState:
@@ -209,14 +179,15 @@ class FraudEngine:
     def process(self, work: FraudWork, batch: Sequence[LoggedEvent]) -> list[Event]:
         state = self.state  # loaded first: restoring a snapshot is not scoring
         started = time.perf_counter()
-        pending: list[tuple[Event, Features]] = []
+        pending: list[ScoredDebit] = []
         applied, scored_until = self._applied, self._scored_until
         for logged in batch:
             event = logged.event
             if event.type in FOLDED_TYPES:
                 if is_scored(event) and logged.offset >= scored_until.get(logged.partition, 0):
                     customer = state.customer(event.subject_id)
-                    pending.append((event, features_at(customer, event, state.entities)))
+                    features = features_at(customer, event, state.entities)
+                    pending.append(scored_debit(event, features))
                 state.fold(event)
             applied[logged.partition] = logged.offset + 1
         alerts = self._decide(work, pending)
@@ -224,29 +195,16 @@ class FraudEngine:
             instruments().fraud_scoring.observe((time.perf_counter() - started) / len(pending))
         return alerts
 
-    def _decide(self, work: FraudWork, pending: list[tuple[Event, Features]]) -> list[Event]:
-        if not pending:
-            return []
-        serving = self._models.current()
-        scores = _model_scores(serving, [f for _, f in pending])
-        alerts: list[Event] = []
-        threshold = self.policy.alert_threshold
-        for i, (event, features) in enumerate(pending):
-            outcome = self.rules.evaluate(features)
-            model_score = None if scores is None else scores[i]
-            if blend(model_score, outcome.score) < threshold and not outcome.forces_alert:
-                continue  # most transactions: no decision to record
-            factors = () if serving is None else _top_factors(serving, features)
-            decision = decide(self.policy, outcome, model_score, factors)
-            if decision.alert:
-                alerts.append(
-                    alert_event(event, decision, None if serving is None else serving.version)
-                )
+    def _decide(self, work: FraudWork, pending: list[ScoredDebit]) -> list[Event]:
+        alerts = self.scorer.alerts(pending)
         work.scored += len(pending)
         work.alerts += len(alerts)
         return alerts
 
     def commit(self, work: FraudWork, checkpoint: Checkpoint) -> None:
+        # The state reflects every event up to the end, not only the last one folded: the
+        # runtime hands the engine its types only (``event_types``).
+        self._applied.update(checkpoint.end)
         puts: dict[str, bytes | None] = {}
         now = self._clock()
         if now - self._snapshot_at >= self._snapshot_interval_s:
@@ -351,16 +309,3 @@ class FraudEngine:
 
 _POSITIONS = msgspec.msgpack.Decoder(dict[int, int])
 _POSITIONS_ENCODER = msgspec.msgpack.Encoder()
-
-
-def _model_scores(serving: ServingModel | None, features: list[Features]) -> list[float] | None:
-    if serving is None:
-        return None
-    model = serving.model
-    return [float(p) for p in model.predict(feature_matrix(features, model.feature_names))]
-
-
-def _top_factors(serving: ServingModel, features: Features) -> tuple[str, ...]:
-    model = serving.model
-    row = feature_matrix([features], model.feature_names)
-    return tuple(name for name, _ in model.top_factors(model.contributions(row)[0], TOP_FACTORS))

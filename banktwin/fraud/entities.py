@@ -28,6 +28,7 @@ from typing import Final
 from banktwin.domain.events import Event
 from banktwin.domain.payloads.account import TransactionPosted
 from banktwin.domain.payloads.fraud_report import FraudReported
+from banktwin.domain.payloads.fraud_routing import EntityKind
 from banktwin.fraud.windows import (
     DAY,
     DEFAULT_CONFIG,
@@ -103,8 +104,17 @@ class EntityRisk:
             del self.fraud_times[:drop], self.fraud_known[:drop], self.fraud_ids[:drop]
 
 
-_Route = tuple[int, str | None, str | None, str | None]
+Route = tuple[int, str | None, str | None, str | None]
 """A transaction's time, terminal, merchant and merchant category."""
+
+TERMINAL_FEATURES: Final = (
+    "terminal_txn_count_1d",
+    "terminal_txn_count_7d",
+    "terminal_txn_count_30d",
+    "terminal_risk_1d",
+    "terminal_risk_7d",
+    "terminal_risk_30d",
+)
 
 NO_ENTITY_FEATURES: Final[dict[str, int | float]] = {
     "terminal_txn_count_1d": 0,
@@ -137,7 +147,7 @@ class EntityBook:
     terminals: dict[str, EntityRisk] = field(default_factory=dict)
     merchants: dict[str, EntityRisk] = field(default_factory=dict)
     categories: dict[str, EntityRisk] = field(default_factory=dict)
-    routes: OrderedDict[str, list[_Route]] = field(default_factory=OrderedDict)
+    routes: OrderedDict[str, list[Route]] = field(default_factory=OrderedDict)
     """Oldest first. An ``OrderedDict``, not a dict: the book drops routes from the front, and
     a dict's first key is found by scanning past every slot deleted since it last resized
     (quadratic over a long replay: 120 µs a row became 770 µs by row 700,000)."""
@@ -161,11 +171,23 @@ class EntityBook:
         self, at: int, terminal: str | None, merchant: str | None, category: str | None
     ) -> dict[str, int | float]:
         """The terminal, merchant and category features of a transaction at ``at``."""
-        delay = self.config.label_delay
         out = dict(NO_ENTITY_FEATURES)
-        found = self.terminals.get(terminal) if terminal is not None else None
-        if found is not None:
-            out |= {
+        if terminal is not None:
+            out |= self.features_of(EntityKind.TERMINAL, terminal, at)
+        if merchant is not None:
+            out |= self.features_of(EntityKind.MERCHANT, merchant, at)
+        if category is not None:
+            out |= self.features_of(EntityKind.CATEGORY, category, at)
+        return out
+
+    def features_of(self, kind: EntityKind, key: str, at: int) -> dict[str, int | float]:
+        """One entity's features of a transaction at ``at`` (the names of its kind only)."""
+        delay = self.config.label_delay
+        found = self.of_kind(kind).get(key)
+        if kind is EntityKind.TERMINAL:
+            if found is None:
+                return {name: NO_ENTITY_FEATURES[name] for name in TERMINAL_FEATURES}
+            return {
                 "terminal_txn_count_1d": found.count(at - DAY, at),
                 "terminal_txn_count_7d": found.count(at - 7 * DAY, at),
                 "terminal_txn_count_30d": found.count(at - 30 * DAY, at),
@@ -173,11 +195,14 @@ class EntityBook:
                 "terminal_risk_7d": found.risk(at, 7 * DAY, delay),
                 "terminal_risk_30d": found.risk(at, 30 * DAY, delay),
             }
-        found = self.merchants.get(merchant) if merchant is not None else None
-        out["merchant_risk_30d"] = 0.0 if found is None else found.risk(at, 30 * DAY, delay)
-        found = self.categories.get(category) if category is not None else None
-        out["category_risk_30d"] = 0.0 if found is None else found.risk(at, 30 * DAY, delay)
-        return out
+        name = "merchant_risk_30d" if kind is EntityKind.MERCHANT else "category_risk_30d"
+        return {name: 0.0 if found is None else found.risk(at, 30 * DAY, delay)}
+
+    def of_kind(self, kind: EntityKind) -> dict[str, EntityRisk]:
+        """The entities of one kind, by key."""
+        if kind is EntityKind.TERMINAL:
+            return self.terminals
+        return self.merchants if kind is EntityKind.MERCHANT else self.categories
 
     def _fold_transaction(self, payload: TransactionPosted, at: int) -> None:
         transaction_id = payload.transaction_id
@@ -186,12 +211,7 @@ class EntityBook:
         if route in versions:
             return  # the same transaction again (another event id): count it once
         versions.append(route)
-        retention = self.retention
-        for entities, key in self._entities(route):
-            entity = entities.get(key)
-            if entity is None:
-                entity = entities[key] = EntityRisk()
-            entity.fold_transaction(at, retention)
+        self._route_added(transaction_id, route)
         known = self.reports.get(transaction_id)
         if known is not None:
             self._fold_fraud(transaction_id, route, known)
@@ -204,12 +224,22 @@ class EntityBook:
             self._fold_fraud(transaction_id, route, known)
         self._advance(known)
 
-    def _fold_fraud(self, transaction_id: str, route: _Route, known: int) -> None:
+    def _route_added(self, transaction_id: str, route: Route) -> None:
+        """A transaction's new route: its entities count it."""
+        retention = self.retention
+        for entities, key in self._entities(route):
+            entity = entities.get(key)
+            if entity is None:
+                entity = entities[key] = EntityRisk()
+            entity.fold_transaction(at=route[0], retention=retention)
+
+    def _fold_fraud(self, transaction_id: str, route: Route, known: int) -> None:
+        """A route's transaction is known to be fraud since ``known``: its entities learn it."""
         retention = self.retention
         for entities, key in self._entities(route):
             entities[key].fold_fraud(transaction_id, route[0], known, retention)
 
-    def _entities(self, route: _Route) -> list[tuple[dict[str, EntityRisk], str]]:
+    def _entities(self, route: Route) -> list[tuple[dict[str, EntityRisk], str]]:
         _, terminal, merchant, category = route
         found = []
         if terminal is not None:

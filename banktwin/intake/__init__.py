@@ -2,8 +2,8 @@
 
 Transport-neutral (no HTTP here): it takes raw JSON bytes or parsed JSON values and returns
 :class:`~banktwin.domain.events.Event` objects, or refuses with field errors any transport
-can report. The REST endpoints use it today; the CDC, Kafka, bureau, mobile and file
-connectors will.
+can report. The REST endpoints and the Kafka connector (:mod:`banktwin.ingest`) use it; the
+CDC, bureau, mobile and file connectors will.
 
 - :class:`EventIntake` — ``event_from_json`` / ``event_from_value`` (one event, optionally
   scoped to a subject the transport names), ``batch_from_json`` / ``batch_from_ndjson`` /

@@ -1,5 +1,5 @@
 """What the intake refuses, in terms every transport can report: the HTTP API answers them as
-problem+json, a connector would log them or dead-letter the message."""
+problem+json, a connector dead-letters the record with them (:mod:`banktwin.ingest`)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,14 @@
-"""Wake-ups between processes sharing a SQLite log: Unix datagram sockets in one directory.
+"""Wake-ups between processes sharing a SQLite file: Unix datagram sockets in one directory.
 
-Each watch binds a socket in a directory named after the log file (not in it: an AF_UNIX path
-is limited to about 107 bytes, and the log's own directory may be long or read-only). An
-appender, after each commit, sends an empty datagram to every socket there, without
-blocking; a receiver thread drains its socket and calls its watcher once per burst. Nothing is
-sent when nobody watches, and an appender pays one non-blocking ``send`` per watching socket
-and a directory listing at most every ``LISTING_TTL_S``.
+Each watch binds a socket in a directory named after the file and the channel (not in the
+file's directory: an AF_UNIX path is limited to about 107 bytes, and the file's own directory
+may be long or read-only). The log's appends have a channel (``appends``) and the consumers'
+commits another (``commits``, :mod:`banktwin.consumers.sqlite_announcements`), so news of one
+kind never wakes the watchers of the other. A sender, after each commit, sends a datagram
+(empty for an append; a short payload for a commit announcement) to every socket there,
+without blocking; a receiver thread drains its socket and hands what it read to its watcher
+once per burst. Nothing is sent when nobody watches, and a sender pays one non-blocking
+``send`` per watching socket and a directory listing at most every ``LISTING_TTL_S``.
 
 Processes must share the temporary directory (``TMPDIR``) and be able to write to it (the
 same user). Where AF_UNIX datagram sockets do not exist (Windows), :func:`wake_supported`
@@ -39,12 +42,15 @@ LISTING_TTL_S = 0.5
 """How long an appender trusts its list of watching sockets: a new watch is woken at most
 this much later than it could be (its consumer still polls the log on its own)."""
 
+APPENDS = "appends"
+"""The channel of the log's appends (:class:`SqliteLogWatches`)."""
+
 RECEIVE_TIMEOUT_S = 1.0
 """A receiver looks at its stop flag at least this often (close() also wakes it at once)."""
 
 _SUFFIX = ".sock"
 _counter = itertools.count()
-_bound: weakref.WeakSet[WakeReceiver] = weakref.WeakSet()
+_bound: weakref.WeakSet[DatagramReceiver] = weakref.WeakSet()
 
 
 @atexit.register
@@ -68,18 +74,39 @@ def wake_supported() -> bool:
     return True
 
 
-def wake_directory(log_path: Path) -> Path:
-    """Where the watches of the log at ``log_path`` bind their sockets: a short directory
-    under the temporary directory, one per log file (its resolved absolute path)."""
-    digest = hashlib.sha256(str(log_path.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"banktwin-wake-{digest}"
+@functools.cache
+def datagram_queue_limit() -> int:
+    """How many datagrams a socket holds unread before a sender is refused (Linux:
+    ``net.unix.max_dgram_qlen``; 10, its old default, where it cannot be read). A burst this
+    long may have lost some."""
+    try:
+        return max(int(Path("/proc/sys/net/unix/max_dgram_qlen").read_text()), 1)
+    except (OSError, ValueError):
+        return 10
 
 
-class WakeReceiver:
-    """A bound socket and the daemon thread that calls ``on_append`` for its datagrams."""
+def wake_directory(path: Path, channel: str = APPENDS) -> Path:
+    """Where the watches of ``channel`` of the SQLite file at ``path`` bind their sockets: a
+    short directory under the temporary directory, one per file (its resolved absolute path)
+    and channel."""
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"banktwin-{channel}-{digest}"
 
-    def __init__(self, directory: Path, on_append: Callable[[], None]) -> None:
-        self._on_append = on_append
+
+class DatagramReceiver:
+    """A bound socket and the daemon thread that hands its datagrams (each cut to
+    ``max_bytes``) to ``on_datagrams``, a burst of them in one call."""
+
+    def __init__(
+        self,
+        directory: Path,
+        on_datagrams: Callable[[list[bytes]], None],
+        *,
+        max_bytes: int = 1,
+        thread_name: str = "banktwin-log-watch",
+    ) -> None:
+        self._on_datagrams = on_datagrams
+        self._max_bytes = max_bytes
         self._closed = threading.Event()
         # pid, a counter and a random part: a name a dead process left behind is never
         # reused, so an appender unlinking it cannot remove a live socket.
@@ -94,9 +121,7 @@ class WakeReceiver:
         self._pid = os.getpid()
         _bound.add(self)
         self._sock.settimeout(RECEIVE_TIMEOUT_S)
-        self._thread = threading.Thread(
-            target=self._receive, name="banktwin-log-watch", daemon=True
-        )
+        self._thread = threading.Thread(target=self._receive, name=thread_name, daemon=True)
         self._thread.start()
 
     def _bind(self, directory: Path) -> None:
@@ -110,24 +135,27 @@ class WakeReceiver:
                     raise
 
     def _receive(self) -> None:
-        sock = self._sock
+        sock, size = self._sock, self._max_bytes
         while not self._closed.is_set():
             try:
-                sock.recv(1)
+                burst = [sock.recv(size)]
             except TimeoutError:
                 continue
             except OSError:
                 return
             if self._closed.is_set():
                 return
-            # A burst of appends is one call: take every datagram already queued first.
+            # A burst is one call: take every datagram already queued first.
             # (Not recv(MSG_DONTWAIT): with a timeout set, Python waits before each recv.)
             sock.setblocking(False)
             with contextlib.suppress(OSError):
                 while True:
-                    sock.recv(1)
+                    burst.append(sock.recv(size))
             sock.settimeout(RECEIVE_TIMEOUT_S)
-            call_back(self._on_append)
+            try:
+                self._on_datagrams(burst)
+            except Exception:  # the receiver goes on: the next burst is called back again
+                _log.exception("a datagram watcher failed")
 
     def close(self) -> None:
         if self._closed.is_set():
@@ -138,7 +166,8 @@ class WakeReceiver:
             # Failing, it has datagrams pending already (it wakes) or is gone (it times out).
             with contextlib.suppress(OSError):
                 waker.sendto(b"", self.path)
-        self._thread.join(timeout=RECEIVE_TIMEOUT_S + 1)
+        if threading.current_thread() is not self._thread:  # (closed by its own watcher)
+            self._thread.join(timeout=RECEIVE_TIMEOUT_S + 1)
         self._sock.close()
         _bound.discard(self)
         self.unlink_if_mine()
@@ -150,17 +179,28 @@ class WakeReceiver:
             _remove_if_empty(Path(self.path).parent)
 
 
+class WakeReceiver(DatagramReceiver):
+    """A receiver of the log's appends: calls ``on_append`` once per burst of datagrams."""
+
+    def __init__(self, directory: Path, on_append: Callable[[], None]) -> None:
+        super().__init__(directory, lambda _burst: call_back(on_append))
+
+
 class WakeSender:
-    """An appender's side: wakes every socket in ``directory`` but its own log's.
+    """A sender's side: wakes every socket in ``directory`` but its own log's (or announcer's).
 
     It keeps a socket connected to each (a send then skips resolving the path), lists the
-    directory again at most every ``LISTING_TTL_S``, or on the next wake after a watch went
+    directory again at most every ``listing_ttl_s``, or on the next wake after a watch went
     away, and unlinks a socket file nobody is bound to any more (a process killed before it
     could). Not thread-safe: the SQLite log calls it under its write lock.
+
+    A payload must fit the receivers' ``max_bytes`` and stay far below the sockets' buffer
+    (about 200 kB on Linux), or it is cut or refused.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, listing_ttl_s: float = LISTING_TTL_S) -> None:
         self._directory = directory
+        self._listing_ttl_s = listing_ttl_s
         self._targets: dict[str, socket.socket] = {}
         self._listed_at = float("-inf")
         self._own: set[str] = set()  # this log object's watches: it calls them back directly
@@ -174,15 +214,20 @@ class WakeSender:
         self._own.discard(path)
 
     def wake(self) -> None:
+        """Send an empty datagram to every socket (the log's appends)."""
+        self.send(b"")
+
+    def send(self, payload: bytes) -> None:
+        """Send ``payload`` to every socket, without blocking."""
         now = time.monotonic()
-        if now - self._listed_at >= LISTING_TTL_S:
+        if now - self._listed_at >= self._listing_ttl_s:
             self._list(now)
         if not self._targets:
             return
         gone: list[str] = []
         for path, sock in self._targets.items():
             try:
-                sock.send(b"")
+                sock.send(payload)
             except BlockingIOError:
                 pass  # its queue is full: it already has wake-ups to take
             except OSError as exc:

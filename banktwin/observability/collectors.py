@@ -1,5 +1,6 @@
 """Figures computed when ``/metrics`` is scraped, from state every process can read: the log's
-end offsets, each consumer's committed positions and the KPI engine's state. Nothing is counted
+end offsets, each consumer's committed positions, the KPI engine's state and the connectors'
+dead-letter table. Nothing is counted
 in the consumer processes for them, so they are right wherever the consumers run (threads,
 processes, another machine).
 
@@ -10,7 +11,7 @@ at debug: the scrape itself never fails for it, and Prometheus sees the series g
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from prometheus_client.registry import Collector
 from banktwin.consumers.consumer import Consumer
 from banktwin.domain.completeness import COMPLETENESS_TARGET
 from banktwin.errors import UnavailableError
+from banktwin.ingest.dead_letters import DeadLetterStore
 from banktwin.kpis.reader import KpiReader
 
 log = logging.getLogger(__name__)
@@ -103,3 +105,30 @@ class KpiCollector(Collector):
             "one, or over the hours there is data for.",
             value=rate.baseline,
         )
+
+
+class DeadLetterCollector(Collector):
+    """Per connector (``source``): the records it refused into the dead-letter table, all of
+    them (replayed and discarded ones too, so the figure only grows and Prometheus's
+    ``delta`` over it counts new ones)."""
+
+    def __init__(self, dead_letters: Callable[[], DeadLetterStore], now: datetime) -> None:
+        """``dead_letters`` gives the table (opening it may fail like reading it)."""
+        self._dead_letters = dead_letters
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "banktwin_dead_letters",
+            "Records a stream connector refused into its dead-letter table (replayed and "
+            "discarded ones included), by the connector's source name.",
+            labels=["source"],
+        )
+        try:
+            counts = self._dead_letters().counts(self._now)
+        except UnavailableError as exc:
+            log.debug("metrics: dead letters skipped: %s", exc)
+            return
+        for source, counted in counts.items():
+            family.add_metric([source], counted.total)
+        yield family

@@ -5,9 +5,10 @@ They are built on first use, not at import: in multiprocess mode a metric writes
 ``PROMETHEUS_MULTIPROC_DIR`` as soon as it exists, so the directory must be chosen first
 (:mod:`banktwin.observability.multiprocess`). Figures that any process can compute from the
 log and the stores (lag, events applied, KPIs) are not counted here but at scrape time
-(:mod:`banktwin.observability.collectors`). Labels take values from small closed sets only
-(route templates, event types, client ids, consumer names, job names): never an id, a name or
-anything else about a customer.
+(:mod:`banktwin.observability.collectors`), and so are the connectors' dead letters, counted
+in their table. Labels take values from small closed sets only (route templates, event types,
+client ids, consumer names, job names, connector names): never an id, a name or anything else
+about a customer.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ class Instruments:
     fraud_scoring: Histogram
     job_duration: Histogram
     model_drift: Gauge
-    dead_letters: Gauge
 
     def all(self) -> list[MetricWrapperBase]:
         """Every metric, in declaration order."""
@@ -70,7 +70,7 @@ def instruments() -> Instruments:
         events_appended=Counter(
             "banktwin_events_appended",
             "Events appended to the log through the API's intake (not duplicates), by type and "
-            "by the OAuth client that posted them.",
+            "by the OAuth client that posted them (or the connector that read them).",
             ["type", "source"],
             registry=registry,
         ),
@@ -104,14 +104,6 @@ def instruments() -> Instruments:
             "Drift of a model's inputs or scores against its training data (0.12 is 12 %). No "
             "drift check sets it yet.",
             ["model"],
-            multiprocess_mode="mostrecent",
-            registry=registry,
-        ),
-        dead_letters=Gauge(
-            "banktwin_dead_letters",
-            "Records a stream connector rejected into its dead-letter table. No connector sets "
-            "it yet.",
-            ["source"],
             multiprocess_mode="mostrecent",
             registry=registry,
         ),

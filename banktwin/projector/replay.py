@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from banktwin.log.port import EventLog
 from banktwin.projector.projector import Projector
@@ -20,6 +20,7 @@ from banktwin.store.port import TWIN_CONSUMER, ProjectionStore
 from banktwin.worker_processes import consumers_of_group, split_partitions
 
 if TYPE_CHECKING:
+    from banktwin.consumers.consumer import Consumer
     from banktwin.runtime import Runtime
 
 POLL_S = 0.25
@@ -142,8 +143,12 @@ def catch_up_consumers(
     in_memory = settings.event_log_url.startswith("memory:") or settings.state_store_url.startswith(
         "memory:"
     )
-    if processes <= 1 or in_memory:
+
+    def here() -> int:
         return runtime.catch_up(on_progress=lambda _, n: on_progress(n) if on_progress else None)
+
+    if processes <= 1 or in_memory:
+        return here() + _settle(consumers, here)
     groups = split_partitions(range(runtime.log.partitions), processes)
     before = sum(sum(c.engine.positions().values()) for c in consumers)
     shown = 0
@@ -171,7 +176,24 @@ def catch_up_consumers(
             if any(f.exception() is not None for f in done):
                 wait(pending)
                 break
-        return sum(f.result() for f in futures)
+        applied = sum(f.result() for f in futures)
+    return applied + _settle(consumers, here)
+
+
+SETTLE_PASSES = 5
+
+
+def _settle(consumers: list[Consumer[Any]], catch_up: Callable[[], int]) -> int:
+    """Catch up again while a consumer is behind. A consumer's derived events can land after
+    another consumer caught up: the staged fraud engine's stages send each other hops in every
+    partition, including one whose process had finished. A few passes at most (a log that
+    keeps growing is left to the consumers that run on)."""
+    applied = 0
+    for _ in range(SETTLE_PASSES):
+        if not any(c.lag() for c in consumers):
+            break
+        applied += catch_up()
+    return applied
 
 
 def _consume_partitions(

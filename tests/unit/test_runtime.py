@@ -22,9 +22,22 @@ def test_every_consumer_is_built_and_the_selected_ones_run(tmp_path: Path) -> No
         runtime.close()
 
 
+def test_a_runtime_builds_the_fraud_engine_it_runs_whole_or_staged(tmp_path: Path) -> None:
+    stages = "twin,fraud-customers,fraud-entities"
+    runtime = Runtime(Settings(data_dir=tmp_path, consumers=stages))
+    try:
+        assert list(runtime.consumers) == ["twin", "kpis", *stages.split(",")[1:], "risk"]
+    finally:
+        runtime.close()
+
+
 def test_an_unknown_consumer_is_refused_naming_the_setting(tmp_path: Path) -> None:
     with pytest.raises(
-        ConfigurationError, match=r"BANKTWIN_CONSUMERS.*'drift'.*twin, kpis, fraud, risk"
+        ConfigurationError,
+        match=(
+            r"BANKTWIN_CONSUMERS.*'drift'.*"
+            r"twin, kpis, fraud, fraud-customers, fraud-entities, risk"
+        ),
     ):
         Runtime(Settings(data_dir=tmp_path, consumers="twin,drift"))
 

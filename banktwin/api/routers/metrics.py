@@ -10,7 +10,11 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from banktwin.api.deps import ServicesDep
-from banktwin.observability.collectors import ConsumerCollector, KpiCollector
+from banktwin.observability.collectors import (
+    ConsumerCollector,
+    DeadLetterCollector,
+    KpiCollector,
+)
 from banktwin.observability.exposition import CONTENT_TYPE, render_metrics
 
 router = APIRouter(tags=["health"])
@@ -28,9 +32,15 @@ router = APIRouter(tags=["health"])
 )
 def metrics(services: ServicesDep) -> Response:
     """Prometheus metrics: requests, events appended and applied, consumer lag, fraud scoring,
-    KPIs (what the consumer processes counted included)."""
+    KPIs, dead letters (what the consumer processes counted included)."""
     runtime = services.runtime
     now = services.clock()
     consumers = {name: runtime.consumers[name] for name in runtime.selected}
-    body = render_metrics([ConsumerCollector(consumers, now), KpiCollector(runtime.kpis, now)])
+    body = render_metrics(
+        [
+            ConsumerCollector(consumers, now),
+            KpiCollector(runtime.kpis, now),
+            DeadLetterCollector(lambda: runtime.dead_letters, now),
+        ]
+    )
     return Response(body, media_type=CONTENT_TYPE)

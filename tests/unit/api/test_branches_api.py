@@ -1,5 +1,5 @@
 """``GET /v1/branches`` (every branch, paged), ``GET /v1/branches/{branchId}/day`` (its day so
-far) and ``GET /v1/stream/branches`` (the list, pushed when the log changes): the read scope,
+far) and ``GET /v1/stream/branches`` (the list, pushed when the twin commits): the read scope,
 400 naming the bad parameter, 404 for an unknown branch. The app runs on the in-memory log and
 store, its clock fixed."""
 
@@ -23,6 +23,7 @@ from banktwin.api.deps import Services
 from banktwin.api.routers.streams import branches_snapshot, pushes
 from banktwin.config import Settings
 from banktwin.runtime import Runtime
+from banktwin.store.port import TWIN_CONSUMER
 
 SETTINGS = Settings(
     log_url="memory://?partitions=2",
@@ -181,9 +182,9 @@ def test_the_branch_reads_need_the_read_scope(bank: Bank) -> None:
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "limit"
 
 
-def test_the_branch_stream_pushes_the_list_when_the_log_changes(bank: Bank) -> None:
-    """The stream's text: the page at once; after an event is logged and applied, the page
-    again, with the change (no polling: the log's watch wakes it)."""
+def test_the_branch_stream_pushes_the_list_when_the_twin_commits(bank: Bank) -> None:
+    """The stream's text: the page at once; after an event is logged and the twin commits it,
+    the page again, with the change (no polling: the twin's commit announcement wakes it)."""
     first = a_branch(bank, "First", waiting=0)
     bank.runtime.catch_up()
     services = bank.services
@@ -192,6 +193,7 @@ def test_the_branch_stream_pushes_the_list_when_the_log_changes(bank: Bank) -> N
         stream: AsyncIterator[str] = pushes(
             services,
             lambda: branches_snapshot(services, limit=10, offset=0),
+            (TWIN_CONSUMER,),
             push_interval_s=0.05,
             heartbeat_s=5,
         )
@@ -213,6 +215,39 @@ def test_the_branch_stream_pushes_the_list_when_the_log_changes(bank: Bank) -> N
     for item in last["items"]:
         BranchSummaryPublic.model_validate(item)
     assert (last["limit"], last["offset"]) == (10, 0)
+
+
+def test_the_branch_stream_rereads_now_and_then_without_a_commit(bank: Bank) -> None:
+    """An event logged and not applied wakes no stream; the fallback re-read shows the twin's
+    lag all the same, as it would a consumer that stopped."""
+    a_branch(bank, "First", waiting=0)
+    bank.runtime.catch_up()
+    services = bank.services
+
+    def stream(reread_s: float) -> AsyncIterator[str]:
+        return pushes(
+            services,
+            lambda: branches_snapshot(services, limit=10, offset=0),
+            (TWIN_CONSUMER,),
+            push_interval_s=0.05,
+            heartbeat_s=5,
+            reread_s=reread_s,
+        )
+
+    async def read() -> list[dict[str, Any]]:
+        quiet, rereading = stream(reread_s=60), stream(reread_s=0.3)
+        seen = [_branches_of(await anext(quiet)), _branches_of(await anext(rereading))]
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, lambda: a_branch(bank, "Second", waiting=1))
+        with pytest.raises(TimeoutError):  # (which ends that stream)
+            await asyncio.wait_for(anext(quiet), 1.0)
+        seen.append(_branches_of(await asyncio.wait_for(anext(rereading), 5)))
+        await rereading.aclose()  # type: ignore[attr-defined]
+        return seen
+
+    seen = asyncio.run(read())
+    assert [(s["total"], s["lag"]) for s in seen[:2]] == [(1, 0), (1, 0)]
+    assert seen[2]["total"] == 1 and seen[2]["lag"] > 0  # logged, not applied
 
 
 def _branches_of(text: str) -> dict[str, Any]:

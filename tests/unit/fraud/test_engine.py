@@ -10,9 +10,10 @@ import pytest
 from banktwin.consumers.consumer import Consumer
 from banktwin.domain.events import Event
 from banktwin.domain.payloads.insight import FraudAlertRaised
-from banktwin.fraud.engine import FRAUD_CONSUMER, FraudEngine, alert_id_for
+from banktwin.fraud.engine import FRAUD_CONSUMER, FraudEngine
 from banktwin.fraud.model_source import FixedModel, ServingModel
 from banktwin.fraud.rules import load_default_rules, load_rules
+from banktwin.fraud.scorer import Scorer, alert_id_for
 from banktwin.log.memory import InMemoryEventLog
 from banktwin.store.kv_memory import InMemoryKeyValueStore
 from tests.factories import event
@@ -64,7 +65,8 @@ class Raising:
 
 def engine(log: InMemoryEventLog, kv: InMemoryKeyValueStore, **kw: object) -> FraudEngine:
     models = kw.pop("models", FixedModel(None))
-    return FraudEngine(log, kv, load_default_rules(), models, **kw)  # type: ignore[arg-type]
+    scorer = Scorer(load_default_rules(), models)  # type: ignore[arg-type]
+    return FraudEngine(log, kv, scorer, **kw)  # type: ignore[arg-type]
 
 
 def alerts_in(log: InMemoryEventLog) -> list[Event]:
@@ -153,7 +155,7 @@ def test_a_replay_rebuilds_the_state_without_scoring_history_again() -> None:
     )
     log, kv = InMemoryEventLog(2), InMemoryKeyValueStore()
     log.append(card_testing("cust-a", 0, "CT"))
-    Consumer(log, FraudEngine(log, kv, quiet, FixedModel(None))).run_until_caught_up()
+    Consumer(log, FraudEngine(log, kv, Scorer(quiet, FixedModel(None)))).run_until_caught_up()
     assert alerts_in(log) == []
     replay = Consumer(log, engine(log, kv))  # the default rules alert on card testing
     replay.reset()

@@ -183,6 +183,20 @@ EVERY_FIELD: dict[str, dict[str, Any]] = {
         "threshold": 0.1,
         "drifted": True,
     },
+    "fraud.entity_hop": {
+        "transactionId": "TX-1",
+        "customerId": "c1",
+        "entity": "merchant",
+        "terminalId": "TERM1",
+        "merchant": "Corner Grocery",
+        "merchantCategory": "5411",
+        "features": {"amount": 52.0, "cust_txn_count_1d": 3, "is_night": True, "zero": 0.0},
+    },
+    "fraud.entity_label": {
+        "transactionId": "TX-1",
+        "entity": "terminal",
+        "transactionAt": "2026-11-30T12:00:00+00:00",
+    },
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from banktwin.api.app import create_app
 from banktwin.api.auth import SCOPES, Authority
 from banktwin.config import Settings
 from banktwin.domain.events import Event
+from banktwin.ingest.dead_letters import DeadLetter, Origin, Status, new_dead_letter
+from banktwin.intake import FieldError
 from banktwin.runtime import Runtime
 from banktwin.wire import event_to_wire
 from tests.factories import new_id, opened, posted, registered
@@ -113,5 +116,21 @@ def test_a_completeness_ratio_needs_a_customer(twin: Twin) -> None:
 
 def test_the_families_not_measured_yet_are_listed_without_samples(twin: Twin) -> None:
     found = parsed(twin.client.get("/metrics").text)
-    assert found["banktwin_dead_letters"] == {}
+    assert found["banktwin_dead_letters"] == {}  # no connector has refused anything
     assert found["banktwin_model_drift_ratio"] == {}
+
+
+def test_dead_letters_are_counted_per_source_from_the_table(twin: Twin) -> None:
+    errors = [FieldError("type", "unknown event type 'x'")]
+    now = datetime.now(UTC)
+
+    def letter(source: str, offset: int) -> DeadLetter:
+        return new_dead_letter(source, Origin(source, 0, offset), b"{}", errors, now)
+
+    table = twin.runtime.dead_letters
+    table.add([letter("payments", n) for n in range(3)] + [letter("cards", 9)])
+    table.resolve(letter("payments", 0).letter_id, Status.DISCARDED, "test", now)
+    found = parsed(twin.client.get("/metrics").text)
+    # Settled letters still count: the figure only grows, as the Prometheus rule expects.
+    by_source = {dict(labels)["source"]: v for labels, v in found["banktwin_dead_letters"].items()}
+    assert by_source == {"payments": 3, "cards": 1}

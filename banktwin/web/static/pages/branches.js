@@ -1,5 +1,5 @@
 // Branches: every branch's queues, waits, staff on duty and occupancy, kept live by
-// GET /v1/stream/branches (a page of the list, pushed when the log changes); a branch's
+// GET /v1/stream/branches (a page of the list, pushed when the twin commits); a branch's
 // state and its day so far (GET /v1/branches/<id>/day, per hour).
 
 import { api, ApiError, page } from '../api.js';
