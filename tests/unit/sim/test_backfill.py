@@ -136,7 +136,14 @@ def test_the_estimate_is_close_to_the_real_count(backfill: Backfill) -> None:
 
 def test_every_customer_and_branch_event_kind_occurs(backfill: Backfill) -> None:
     made = {e.type for e in backfill.events}
-    engine_facts = {"risk.score_updated", "fraud.alert_raised", "fraud.alert_status_changed"}
+    engine_facts = {
+        "risk.score_updated",
+        "fraud.alert_raised",
+        "fraud.alert_status_changed",
+        # the staged fraud engine's routing between its stages
+        "fraud.entity_hop",
+        "fraud.entity_label",
+    }
     # the alert evaluator's, and the risk engine's drift
     operations = {"ops.alert_fired", "ops.alert_resolved", "model.drift_measured"}
     not_generated = {"loan.sla_breached", *engine_facts, *operations}
