@@ -38,6 +38,7 @@ from banktwin.domain.payloads.account import Direction, TransactionPosted
 from banktwin.fraud.entities import EntityBook
 from banktwin.fraud.features import CustomerState, Features, features_at
 from banktwin.fraud.history import in_time_order
+from banktwin.fraud.scored_until import load_scored_until, reset_keeping_mark
 from banktwin.fraud.scorer import ScoredDebit, Scorer
 from banktwin.fraud.state_codec import (
     decode_book,
@@ -63,9 +64,6 @@ FOLDED_TYPES: Final = frozenset(
     }
 )
 """The events the features are computed from; the engine skips every other type."""
-SCORED_UNTIL: Final = "scored-until"
-"""Positions before which every debit was scored already (kept across a reset): a replay
-rebuilds the state from there without scoring history again."""
 SNAPSHOT_META: Final = "snapshot/meta"
 SNAPSHOT_BOOK: Final = "snapshot/entities"
 SNAPSHOT_CUSTOMERS: Final = "snapshot/customers/"
@@ -251,12 +249,11 @@ class FraudEngine:
     def _restore(self) -> None:
         """Load the last snapshot and fold the log up to the committed positions, unscored."""
         committed = self.positions()
-        keys = [SCORED_UNTIL, SNAPSHOT_META, SNAPSHOT_BOOK] + [
+        keys = [SNAPSHOT_META, SNAPSHOT_BOOK] + [
             f"{SNAPSHOT_CUSTOMERS}{p}" for p in range(self._log.partitions)
         ]
         found = self._store.get_many(self._name, keys)
-        until = found.pop(SCORED_UNTIL, None)
-        self._scored_until = {} if until is None else _POSITIONS.decode(until)
+        self._scored_until = load_scored_until(self._store, self._name)
         state, start = self._decode_snapshot(found)
         folded = 0
         for logged in in_time_order(self._log, start, committed):
@@ -289,23 +286,9 @@ class FraudEngine:
 
     def reset(self) -> None:
         """Delete the state and positions, but remember how far debits were scored: the
-        rebuild folds them without scoring them again (their alerts are in the log; a model
-        promoted since would otherwise raise new alerts on old debits)."""
-        stored = self._store.get_many(self._name, [SCORED_UNTIL]).get(SCORED_UNTIL)
-        until = {} if stored is None else _POSITIONS.decode(stored)
-        for partition, offset in self.positions().items():
-            until[partition] = max(until.get(partition, 0), offset)
-        self._store.reset(self._name)
-        if any(until.values()):
-            self._store.commit(
-                Checkpoint(self._name, {}, {}), {SCORED_UNTIL: _POSITIONS_ENCODER.encode(until)}
-            )
-        self._scored_until = until
+        rebuild folds them without scoring them again (:mod:`banktwin.fraud.scored_until`)."""
+        self._scored_until = reset_keeping_mark(self._store, self._name)
         self._state = None
         self._applied = {}
         self._committed = None
         self._snapshot_at = 0.0
-
-
-_POSITIONS = msgspec.msgpack.Decoder(dict[int, int])
-_POSITIONS_ENCODER = msgspec.msgpack.Encoder()

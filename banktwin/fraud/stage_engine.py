@@ -31,6 +31,11 @@ import msgspec
 
 from banktwin.consumers.engine import Checkpoint
 from banktwin.domain.events import Event
+from banktwin.fraud.scored_until import (
+    load_scored_until,
+    raise_scored_until,
+    reset_keeping_mark,
+)
 from banktwin.fraud.scorer import ScoredDebit, Scorer
 from banktwin.fraud.windows import DEFAULT_CONFIG, FeatureConfig
 from banktwin.log.port import EventLog, LoggedEvent
@@ -41,12 +46,9 @@ log = logging.getLogger(__name__)
 
 S = TypeVar("S")
 
-SCORED_UNTIL: Final = "scored-until"
-"""Positions before which no event is scored (kept across a reset)."""
 SNAPSHOT: Final = "snapshot/"
 READ_CHUNK: Final = 5000
 
-_POSITIONS = msgspec.msgpack.Decoder(dict[int, int])
 _ENCODER = msgspec.msgpack.Encoder()
 _SNAPSHOT = msgspec.msgpack.Decoder(tuple[int, bytes])
 
@@ -182,27 +184,15 @@ class StageEngine(ABC, Generic[S]):
 
     def reset(self) -> None:
         """Delete the state and positions, but remember how far events were scored: the
-        rebuild applies them without scoring again."""
-        until = dict(self._until(fresh=True))
-        for partition, offset in self.positions().items():
-            until[partition] = max(until.get(partition, 0), offset)
-        self._store.reset(self._name)
-        if any(until.values()):
-            self._store.commit(
-                Checkpoint(self._name, {}, {}), {SCORED_UNTIL: _ENCODER.encode(until)}
-            )
-        self._scored_until = until
+        rebuild applies them without scoring again (:mod:`banktwin.fraud.scored_until`)."""
+        self._scored_until = reset_keeping_mark(self._store, self._name)
         self._forget()
         self._snapshot_at = 0.0
 
     def score_from(self, positions: dict[int, int]) -> None:
         """Score only the events from ``positions`` on (the end of a history a first model
         was trained on): those before are applied without scoring."""
-        until = dict(self._until(fresh=True))
-        for partition, offset in positions.items():
-            until[partition] = max(until.get(partition, 0), offset)
-        self._store.commit(Checkpoint(self._name, {}, {}), {SCORED_UNTIL: _ENCODER.encode(until)})
-        self._scored_until = until
+        self._scored_until = raise_scored_until(self._store, self._name, positions)
 
     def state_of(self, partition: int) -> S:
         """A partition's state as committed (loaded on first use)."""
@@ -214,10 +204,9 @@ class StageEngine(ABC, Generic[S]):
         self._applied = {}
         self._committed = None
 
-    def _until(self, *, fresh: bool = False) -> dict[int, int]:
-        if self._scored_until is None or fresh:
-            stored = self._store.get_many(self._name, [SCORED_UNTIL]).get(SCORED_UNTIL)
-            self._scored_until = {} if stored is None else _POSITIONS.decode(stored)
+    def _until(self) -> dict[int, int]:
+        if self._scored_until is None:
+            self._scored_until = load_scored_until(self._store, self._name)
         return self._scored_until
 
     def _load(self, partition: int) -> S:
