@@ -121,6 +121,12 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, _shifted(start, DAY)
 
 
+def events_needed(day: date) -> datetime:
+    """The earliest moment whose events a branch's figures for ``day`` depend on (the
+    ``CARRY_OVER`` before it): a reader need not fetch older ones."""
+    return _shifted(day_bounds(day)[0], -CARRY_OVER)
+
+
 @dataclass
 class _Counts:
     joined: int = 0
@@ -300,7 +306,7 @@ def branch_day(events: Iterable[Event], day: date, until: datetime) -> BranchDay
         Totals, per service and per hour (midnight to the hour of ``until``).
     """
     start, end = day_bounds(day)
-    earliest = _shifted(start, -CARRY_OVER)
+    earliest = events_needed(day)
     cut = min(until, end)
     kept = sorted(
         (e for e in events if earliest <= e.occurred_at < end and e.occurred_at <= until),

@@ -95,13 +95,19 @@ class InMemoryEventLog:
         with self._lock:
             return {p: len(events) for p, events in enumerate(self._partitions)}
 
-    def read_subject(self, subject_id: str, until: datetime | None = None) -> Iterator[LoggedEvent]:
+    def read_subject(
+        self, subject_id: str, until: datetime | None = None, *, since: datetime | None = None
+    ) -> Iterator[LoggedEvent]:
         partition = self._partition_of(subject_id)
         with self._lock:
             events = list(self._partitions[partition])
         for logged in events:
             e = logged.event
-            if e.subject_id == subject_id and (until is None or e.occurred_at <= until):
+            if (
+                e.subject_id == subject_id
+                and (until is None or e.occurred_at <= until)
+                and (since is None or e.occurred_at >= since)
+            ):
                 yield logged
 
     def ping(self) -> None:

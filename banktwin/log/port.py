@@ -160,9 +160,12 @@ class EventLog(Protocol):
         """Per partition, the offset the next appended event will get (0 when empty)."""
         ...
 
-    def read_subject(self, subject_id: str, until: datetime | None = None) -> Iterator[LoggedEvent]:
+    def read_subject(
+        self, subject_id: str, until: datetime | None = None, *, since: datetime | None = None
+    ) -> Iterator[LoggedEvent]:
         """Every event of one subject in log order; with ``until``, only those that occurred
-        at or before it (for as-of reads)."""
+        at or before it (for as-of reads); with ``since``, only those that occurred at or
+        after it (a branch's day: the rest is neither read nor decoded)."""
         ...
 
     def ping(self) -> None:

@@ -389,12 +389,17 @@ class PostgresEventLog:
         stored = {int(p): int(o) for p, o in rows}
         return {p: stored.get(p, 0) for p in range(self._partitions)}
 
-    def read_subject(self, subject_id: str, until: datetime | None = None) -> Iterator[LoggedEvent]:
+    def read_subject(
+        self, subject_id: str, until: datetime | None = None, *, since: datetime | None = None
+    ) -> Iterator[LoggedEvent]:
         sql = f"{_SELECT} WHERE subject_id = %s"
         params: tuple[object, ...] = (subject_id,)
         if until is not None:
             sql += " AND occurred_at <= %s"
-            params = (subject_id, _aware(until))
+            params = (*params, _aware(until))
+        if since is not None:
+            sql += " AND occurred_at >= %s"
+            params = (*params, _aware(since))
         # Fetched in full before yielding: a pooled connection is not held by a paused caller.
         with postgres_errors("read a subject's events"), self._pool.connection() as conn:
             rows = conn.execute(sql + " ORDER BY partition_id, log_offset", params).fetchall()

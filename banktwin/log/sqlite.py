@@ -383,12 +383,17 @@ class SqliteEventLog:
                 for p in range(self._partitions)
             }
 
-    def read_subject(self, subject_id: str, until: datetime | None = None) -> Iterator[LoggedEvent]:
+    def read_subject(
+        self, subject_id: str, until: datetime | None = None, *, since: datetime | None = None
+    ) -> Iterator[LoggedEvent]:
         sql = f"SELECT {_COLUMNS} FROM event_log WHERE subject_hash = ? AND subject_id = ?"
         params: tuple[object, ...] = (subject_hash(subject_id), subject_id)
         if until is not None:
             sql += " AND occurred_at <= ?"
             params = (*params, utc_text(until))
+        if since is not None:
+            sql += " AND occurred_at >= ?"
+            params = (*params, utc_text(since))
         with sqlite_errors("read a subject's events"):
             rows = self._reader().execute(sql + " ORDER BY partition_id, log_offset", params)
             yield from _logged_rows(rows.fetchall())

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -125,6 +126,18 @@ class TestEventLogContract:
         assert len(list(log.read_subject(customer, until=until))) == 2
         assert len(list(log.read_subject(customer))) == 3
         assert list(log.read_subject(new_id())) == []
+
+    def test_read_subject_since_gives_a_window_with_both_ends_included(self, log: EventLog) -> None:
+        customer = new_id()
+        events = [posted(customer, minutes=m) for m in (0, 30, 60, 90, 120)]
+        log.append(events)
+        since, until = T0 + timedelta(minutes=30), T0 + timedelta(minutes=90)
+
+        window = list(log.read_subject(customer, until=until, since=since))
+
+        assert [le.event.event_id for le in window] == [e.event_id for e in events[1:4]]
+        assert len(list(log.read_subject(customer, since=since))) == 4
+        assert list(log.read_subject(customer, since=T0 + timedelta(days=1))) == []
 
     def test_appended_events_survive_reopening(self, log_factory: LogFactory) -> None:
         customer = new_id()

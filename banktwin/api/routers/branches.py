@@ -21,7 +21,7 @@ from banktwin.api.rendering import JsonResponse
 from banktwin.api.schemas import BranchStatePublic
 from banktwin.api.views import branch_view
 from banktwin.domain.branch import BranchTwin
-from banktwin.domain.branch_day import branch_day, day_bounds
+from banktwin.domain.branch_day import branch_day, day_bounds, events_needed
 from banktwin.domain.events import SubjectKind
 from banktwin.intake import FieldError, SubjectScope
 from banktwin.projector.as_of import twin_as_of
@@ -98,7 +98,8 @@ def get_branch_day(
     if services.store.branch(branch_id) is None:
         raise Problem(404, f"no branch {branch_id} in the twin")
     until = min(now, day_bounds(day)[1])
-    events = (logged.event for logged in services.log.read_subject(branch_id, until=until))
+    read = services.log.read_subject(branch_id, until=until, since=events_needed(day))
+    events = (logged.event for logged in read)
     return JsonResponse(branch_day_view(branch_id, branch_day(events, day, until)))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from banktwin.domain.branch_day import BranchDay, branch_day, day_bounds
+from banktwin.domain.branch_day import BranchDay, branch_day, day_bounds, events_needed
 from banktwin.domain.events import Event
 from tests.factories import event
 
@@ -118,6 +118,21 @@ def test_yesterday_s_tickets_and_staff_carry_over_and_tomorrow_is_left_out() -> 
     assert day.hours[0].peak_queue == 1 and day.hours[1].peak_queue == 0
     assert day.peak_staff == 1 and day.staff_check_outs == 1 and day.staff_check_ins == 0
     assert [s.service for s in day.services] == ["teller"]  # OLD counts in no service
+
+
+def test_a_reader_may_leave_out_what_occurred_before_the_events_needed() -> None:
+    events = [
+        joined("OLD", at(1, 0, days=-2)),
+        e("branch.staff_checked_in", at(23, 0, days=-1), staffId="NIGHT"),
+        joined("LATE", at(23, 50, days=-1)),
+        served("LATE", at(0, 10)),
+        served("OLD", at(0, 20)),
+        joined("T1", at(9)),
+    ]
+    needed = events_needed(DAY)
+    assert needed == at(0, days=-1)
+    recent = [ev for ev in events if ev.occurred_at >= needed]
+    assert branch_day(recent, DAY, END) == branch_day(events, DAY, END)
 
 
 def test_a_departure_before_its_join_and_repeated_events_count_once() -> None:
