@@ -20,36 +20,21 @@ from banktwin.ingest.dead_letters import (
     new_dead_letter,
 )
 from banktwin.intake import FieldError
+from tests.contract.state_stores import BACKENDS, DURABLE_BACKENDS, backend_url, reopening
 
 T0 = datetime(2026, 11, 30, 12, tzinfo=UTC)
 StoreFactory = Callable[[], DeadLetterStore]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return backend_url(request.param, request, tmp_path)
 
 
 @pytest.fixture
 def factory(store_url: str) -> Iterator[StoreFactory]:
     """Opens the same table again each call (memory: the same object)."""
-    opened: list[DeadLetterStore] = []
-    shared = open_dead_letter_store(store_url) if store_url.startswith("memory") else None
-
-    def open_one() -> DeadLetterStore:
-        if shared is not None:
-            return shared
-        store = open_dead_letter_store(store_url)
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
-        store.close()
+    yield from reopening(open_dead_letter_store, store_url)
 
 
 @pytest.fixture
@@ -161,15 +146,11 @@ class TestDeadLetterStoreContract:
         store.ping()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+@pytest.mark.parametrize("backend", DURABLE_BACKENDS)
 def test_it_shares_the_state_stores_database(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'state.db'}"
-        if backend == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
+    url = backend_url(backend, request, tmp_path)
     kv = open_kv_store(url)  # both migrated in one file / schema
     table = open_dead_letter_store(url)
     try:

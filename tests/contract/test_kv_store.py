@@ -12,35 +12,20 @@ from banktwin.adapters import open_kv_store, open_state_store
 from banktwin.consumers.engine import Checkpoint
 from banktwin.errors import ConflictError
 from banktwin.store.kv import KeyValueStore, prefix_end
+from tests.contract.state_stores import BACKENDS, DURABLE_BACKENDS, backend_url, reopening
 
 StoreFactory = Callable[[], KeyValueStore]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return backend_url(request.param, request, tmp_path)
 
 
 @pytest.fixture
 def factory(store_url: str) -> Iterator[StoreFactory]:
     """Opens the same store again each call (memory: the same object)."""
-    opened: list[KeyValueStore] = []
-    shared = open_kv_store(store_url) if store_url.startswith("memory") else None
-
-    def open_one() -> KeyValueStore:
-        if shared is not None:
-            return shared
-        store = open_kv_store(store_url)
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
-        store.close()
+    yield from reopening(open_kv_store, store_url)
 
 
 @pytest.fixture
@@ -118,15 +103,11 @@ class TestKeyValueStoreContract:
         assert sorted(outcomes) == ["conflict", "won"]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+@pytest.mark.parametrize("backend", DURABLE_BACKENDS)
 def test_the_twin_store_and_the_key_value_store_share_a_database_without_clashing(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'state.db'}"
-        if backend == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
+    url = backend_url(backend, request, tmp_path)
     twin, kv = open_state_store(url), open_kv_store(url)
     try:
         kv.commit(at("kpis", {}, {0: 9}), {"k": b"v"})
