@@ -3,8 +3,8 @@ small simulated bank is posted through the API, then an operator signs in, watch
 Overview move while events arrive (pushed by ``/v1/stream/kpis``, no reload), with the fraud
 alerts' outcomes and the risk-score distribution, opens a customer's 360 and its event
 timeline, moves a fraud alert along its lifecycle, watches the list of branches move
-(``/v1/stream/branches``) and opens a branch's day, and reads the registered models. Each page
-is saved under ``tests/e2e/screenshots/``."""
+(``/v1/stream/branches``) and opens a branch's day, reads the registered models and the
+connectors' dead letters. Each page is saved under ``tests/e2e/screenshots/``."""
 
 from __future__ import annotations
 
@@ -633,3 +633,61 @@ def test_the_models_page_lists_versions_and_drift_for_admins_only(
     expect(page.get_by_role("heading", name="Models")).to_be_visible()
     expect(page.get_by_role("heading", name="FraudScore")).to_be_visible()
     shot(page, "models")
+
+
+def _dead_letters(data_dir: Path) -> None:
+    """Two records a Kafka connector refused, kept as it keeps them: one pending, one
+    discarded. The pending one holds a card number (the page must not show records)."""
+    from banktwin.adapters import open_dead_letter_store
+    from banktwin.config import Settings
+    from banktwin.ingest.dead_letters import Origin, Status, new_dead_letter
+    from banktwin.intake import FieldError
+
+    table = open_dead_letter_store(Settings(data_dir=data_dir).state_store_url)
+    at = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+    try:
+        pending = new_dead_letter(
+            "payments",
+            Origin("payments", 2, 1500),
+            b'{"type":"transaction.posted","payload":{"pan":"4111111111111111","amount":"x"}}',
+            [FieldError("payload.amount", "Input should be a valid decimal")],
+            at,
+        )
+        thrown = new_dead_letter(
+            "payments", Origin("payments", 0, 7), b"not json", [FieldError("body", "not JSON")], at
+        )
+        table.add([pending, thrown])
+        table.resolve(thrown.letter_id, Status.DISCARDED, "a test message", at)
+    finally:
+        table.close()
+
+
+def test_operations_lists_dead_letters_with_their_reasons_for_admins_only(
+    page: Page, served: Served
+) -> None:
+    sign_in(page, served)  # the analyst: no admin scope
+    page.get_by_role("link", name="Operations").click()
+    expect(page.get_by_text("Dead letters need the digitaltwin.admin scope")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    _dead_letters(served.data_dir)
+    sign_in(page, served, OPS)
+    page.get_by_role("link", name="Operations").click()
+    letters = page.get_by_role("table", name="Dead letters, oldest first")
+    expect(letters.locator("tbody tr")).to_have_count(1)  # pending ones by default
+    expect(letters).to_contain_text("payments[2]@1500")
+    expect(letters).to_contain_text("payload.amount: Input should be a valid decimal")
+    expect(page.locator("main")).not_to_contain_text("4111111111111111")
+
+    page.get_by_role("combobox", name="Dead letters", exact=True).select_option("any")
+    page.get_by_role("button", name="Show").click()
+    expect(letters.locator("tbody tr")).to_have_count(2)
+    expect(letters).to_contain_text("a test message")
+    expect(page.get_by_role("navigation", name="Pages of dead letters")).to_contain_text(
+        "1\u20132 of 2"
+    )
+    page.reload()  # the choice is in the address: it survives a reload
+    expect(
+        page.get_by_role("table", name="Dead letters, oldest first").locator("tbody tr")
+    ).to_have_count(2)
+    shot(page, "operations-dead-letters")
